@@ -1,0 +1,1055 @@
+//! Patch rules: the reviewed changes between upstream's spec and the one we generate from.
+//!
+//! Rules are data (`openapi/rules.yaml`), each with a one-line reason, applied in file order. Every
+//! rule is idempotent (applying it to its own output changes nothing) and reports what it changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// The methods an OpenAPI path item can hold.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// One entry of `openapi/rules.yaml`.
+#[derive(Debug, Deserialize)]
+pub struct Rule {
+    /// Why the rule exists, in one line.
+    pub reason: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+/// What a rule does.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Kind {
+    /// Move the value at `from` to `to` (a structural slip upstream: mis-indented or misnamed key).
+    Move { from: Vec<String>, to: Vec<String> },
+    /// Remove the value at `at`.
+    Remove { at: Vec<String> },
+    /// Set the value at `at`, creating objects on the way.
+    Set { at: Vec<String>, value: Value },
+    /// Declare a parameter an operation (`METHOD /path`) uses but does not declare.
+    AddParameter { operation: String, parameter: Value },
+    /// Drop every description, summary, example and `x-` extension; keep the facts.
+    DropProse,
+    /// Give operations without an operationId one made from method and path.
+    SynthesizeOperationIds,
+    /// Rename operations, keyed by `METHOD /path`.
+    RenameOperations { table: BTreeMap<String, String> },
+    /// Drop `enum` and `default` values that do not conform to the declared type.
+    DropNonconformingValues,
+    /// Remove operations whose request body is only of these content types.
+    ExcludeRequestContent { content_types: Vec<String>, replacement: String },
+    /// Remove operations whose success response is only of these content types.
+    ExcludeResponseContent { content_types: Vec<String>, replacement: String },
+    /// Remove operations by `METHOD /path`, each with where its replacement lives.
+    ExcludeOperations { table: BTreeMap<String, String> },
+    /// Keep one 2xx response per operation; give every error response the `error_schema` body.
+    SingleResponse { error_schema: String },
+    /// Move an inline object schema to `components.schemas.<name>` and reference it.
+    Hoist { at: Vec<String>, name: String },
+    /// Tags differing only in case or spacing become one (lowercase, spaces kept).
+    NormaliseTags,
+    /// Remove `enum` from string schemas reachable from responses, so new server values parse.
+    OpenResponseEnums,
+    /// Make optional array and object properties of response schemas nullable.
+    NullableOptionalCollections,
+    /// Field facts from the server's Go models: per schema, properties to set or remove; kept in
+    /// `file` (relative to `openapi/`).
+    Overlay { file: String },
+    /// Bearer security on every operation except the listed public ones.
+    BearerSecurity { scheme: String, public: Vec<String> },
+    /// Our own doc text on every operation: method, path and a link to the API reference.
+    OperationDocs { reference: String },
+}
+
+/// Field facts for one schema.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaOverlay {
+    /// Where the facts were read, e.g. `server/public/model/user.go: User`.
+    pub source: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// An operation the rules removed from the generated set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Excluded {
+    pub method: String,
+    pub path: String,
+    pub operation_id: String,
+    pub why: String,
+    pub replacement: String,
+}
+
+/// What applying the rules did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// One entry per rule: its number, kind, reason, and the changes it made.
+    pub log: Vec<(usize, String, String, Vec<String>)>,
+    pub excluded: Vec<Excluded>,
+}
+
+/// Reads `openapi/rules.yaml`.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>> {
+    let rules: Vec<Rule> = serde_yaml::from_str(text).context("invalid rules file")?;
+    for (i, r) in rules.iter().enumerate() {
+        if r.reason.trim().is_empty() || r.reason.contains('\n') {
+            bail!("rule {} needs a one-line reason", i + 1);
+        }
+    }
+    Ok(rules)
+}
+
+/// Applies `rules` in order; files named by rules are read from `dir`.
+pub fn apply(spec: &mut Value, rules: &[Rule], dir: &Path) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    for (i, rule) in rules.iter().enumerate() {
+        let mut changes = Vec::new();
+        apply_one(spec, &rule.kind, dir, &mut changes, &mut out.excluded)
+            .with_context(|| format!("rule {} ({})", i + 1, kind_name(&rule.kind)))?;
+        out.log
+            .push((i + 1, kind_name(&rule.kind), rule.reason.clone(), changes));
+    }
+    Ok(out)
+}
+
+/// The rule's name as written in the rules file.
+pub fn kind_name(kind: &Kind) -> String {
+    serde_json::to_value(KindName(kind))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+struct KindName<'a>(&'a Kind);
+impl serde::Serialize for KindName<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self.0 {
+            Kind::Move { .. } => "move",
+            Kind::Remove { .. } => "remove",
+            Kind::AddParameter { .. } => "add_parameter",
+            Kind::Set { .. } => "set",
+            Kind::DropProse => "drop_prose",
+            Kind::SynthesizeOperationIds => "synthesize_operation_ids",
+            Kind::RenameOperations { .. } => "rename_operations",
+            Kind::DropNonconformingValues => "drop_nonconforming_values",
+            Kind::ExcludeRequestContent { .. } => "exclude_request_content",
+            Kind::ExcludeResponseContent { .. } => "exclude_response_content",
+            Kind::ExcludeOperations { .. } => "exclude_operations",
+            Kind::SingleResponse { .. } => "single_response",
+            Kind::Hoist { .. } => "hoist",
+            Kind::NormaliseTags => "normalise_tags",
+            Kind::OpenResponseEnums => "open_response_enums",
+            Kind::NullableOptionalCollections => "nullable_optional_collections",
+            Kind::Overlay { .. } => "overlay",
+            Kind::BearerSecurity { .. } => "bearer_security",
+            Kind::OperationDocs { .. } => "operation_docs",
+        })
+    }
+}
+
+fn apply_one(
+    spec: &mut Value,
+    kind: &Kind,
+    dir: &Path,
+    ch: &mut Vec<String>,
+    excluded: &mut Vec<Excluded>,
+) -> Result<()> {
+    match kind {
+        Kind::Move { from, to } => {
+            if let Some(v) = take(spec, from) {
+                put(spec, to, v)?;
+                ch.push(format!("moved {} to {}", show(from), show(to)));
+            } else if get(spec, to).is_none() {
+                bail!("nothing at {} (and nothing at {})", show(from), show(to));
+            }
+        }
+        Kind::Remove { at } => {
+            if take(spec, at).is_some() {
+                ch.push(format!("removed {}", show(at)));
+            }
+        }
+        Kind::Set { at, value } => {
+            if get(spec, at) != Some(value) {
+                put(spec, at, value.clone())?;
+                ch.push(format!("set {}", show(at)));
+            }
+        }
+        Kind::AddParameter { operation, parameter } => {
+            let (method, path) = split_key(operation)?;
+            let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+            let Some(Value::Object(op)) = get_mut(spec, &at) else {
+                ch.push(format!("{operation}: not in this spec"));
+                return Ok(());
+            };
+            let params = op.entry("parameters").or_insert_with(|| json!([]));
+            let Value::Array(params) = params else {
+                bail!("{operation}: parameters is not a list");
+            };
+            let same = |p: &Value| p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in");
+            if !params.iter().any(same) {
+                params.push(parameter.clone());
+                ch.push(format!("{operation}: declared {}", parameter.get("name").unwrap_or(&Value::Null)));
+            }
+        }
+        Kind::DropProse => {
+            let mut n = 0;
+            strip_prose(spec, Ctx::Doc, &mut n);
+            if n > 0 {
+                ch.push(format!("dropped {n} prose or extension values"));
+            }
+        }
+        Kind::SynthesizeOperationIds => synthesize_ids(spec, ch),
+        Kind::RenameOperations { table } => rename_ops(spec, table, ch)?,
+        Kind::DropNonconformingValues => {
+            walk_schemas_mut(spec, &mut |place, s| drop_nonconforming(place, s, ch));
+        }
+        Kind::ExcludeRequestContent {
+            content_types,
+            replacement,
+        } => exclude_by_content(spec, content_types, replacement, true, ch, excluded),
+        Kind::ExcludeResponseContent {
+            content_types,
+            replacement,
+        } => exclude_by_content(spec, content_types, replacement, false, ch, excluded),
+        Kind::ExcludeOperations { table } => {
+            for (key, replacement) in table {
+                let (method, path) = split_key(key)?;
+                let Some(op) = take(
+                    spec,
+                    &["paths".into(), path.to_owned(), method.to_lowercase()],
+                ) else {
+                    continue;
+                };
+                excluded.push(Excluded {
+                    method: method.to_uppercase(),
+                    path: path.to_owned(),
+                    operation_id: op.as_object().map(op_id).unwrap_or_default(),
+                    why: "listed in exclude_operations".into(),
+                    replacement: replacement.clone(),
+                });
+                ch.push(format!("excluded {key}"));
+            }
+            drop_empty_paths(spec);
+        }
+        Kind::SingleResponse { error_schema } => single_response(spec, error_schema, ch),
+        Kind::Hoist { at, name } => {
+            let target = vec!["components".into(), "schemas".into(), name.clone()];
+            let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
+            match get(spec, at) {
+                Some(v) if *v == reference => {}
+                Some(_) => {
+                    if get(spec, &target).is_some() {
+                        bail!("components.schemas.{name} exists already");
+                    }
+                    let v = take(spec, at).unwrap_or(Value::Null);
+                    put(spec, &target, v)?;
+                    put(spec, at, reference)?;
+                    ch.push(format!("hoisted {} to {}", show(at), show(&target)));
+                }
+                None => bail!("nothing at {}", show(at)),
+            }
+        }
+        Kind::NormaliseTags => normalise_tags(spec, ch),
+        Kind::OpenResponseEnums => open_response_enums(spec, ch),
+        Kind::NullableOptionalCollections => nullable_collections(spec, ch),
+        Kind::Overlay { file } => {
+            let path = dir.join(file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let schemas: BTreeMap<String, SchemaOverlay> = serde_yaml::from_str(&text)
+                .with_context(|| format!("invalid overlay {}", path.display()))?;
+            overlay(spec, &schemas, ch)?;
+        }
+        Kind::BearerSecurity { scheme, public } => bearer(spec, scheme, public, ch),
+        Kind::OperationDocs { reference } => {
+            for_each_op(spec, |method, path, op| {
+                let id = op_id(op);
+                let text = format!(
+                    "`{} {}`\n\n[API reference]({}{})",
+                    method.to_uppercase(),
+                    path,
+                    reference,
+                    id
+                );
+                if op.get("description").and_then(Value::as_str) != Some(text.as_str()) {
+                    op.insert("description".into(), Value::String(text));
+                    ch.push(format!("documented {id}"));
+                }
+            });
+            if ch.len() > 3 {
+                let n = ch.len();
+                ch.clear();
+                ch.push(format!("documented {n} operations"));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addressing values by a list of keys.
+
+fn show(at: &[String]) -> String {
+    at.join(" > ")
+}
+
+/// The value at `at`; array elements are addressed by their index.
+pub fn get<'a>(v: &'a Value, at: &[String]) -> Option<&'a Value> {
+    at.iter().try_fold(v, |v, k| match v {
+        Value::Object(m) => m.get(k),
+        Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+fn get_mut<'a>(v: &'a mut Value, at: &[String]) -> Option<&'a mut Value> {
+    at.iter().try_fold(v, |v, k| match v {
+        Value::Object(m) => m.get_mut(k),
+        Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+        _ => None,
+    })
+}
+
+fn take(v: &mut Value, at: &[String]) -> Option<Value> {
+    let (last, parent) = at.split_last()?;
+    match get_mut(v, parent)? {
+        Value::Object(m) => m.remove(last),
+        _ => None,
+    }
+}
+
+fn put(v: &mut Value, at: &[String], value: Value) -> Result<()> {
+    let Some((last, parent)) = at.split_last() else {
+        *v = value;
+        return Ok(());
+    };
+    let mut cur = v;
+    for k in parent {
+        if cur.is_null() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(m) = cur else {
+            bail!("{} is not an object", show(at));
+        };
+        cur = m
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if cur.is_null() {
+        *cur = Value::Object(Map::new());
+    }
+    match cur {
+        Value::Object(m) => {
+            m.insert(last.clone(), value);
+            Ok(())
+        }
+        _ => bail!("{} is not inside an object", show(at)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations.
+
+fn op_id(op: &Map<String, Value>) -> String {
+    op.get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn split_key(key: &str) -> Result<(&str, &str)> {
+    key.split_once(' ')
+        .filter(|(m, p)| METHODS.contains(&m.to_lowercase().as_str()) && p.starts_with('/'))
+        .with_context(|| format!("`{key}` is not `METHOD /path`"))
+}
+
+/// Calls `f(method, path, operation)` for every operation, in path and method order.
+pub fn for_each_op(spec: &mut Value, mut f: impl FnMut(&str, &str, &mut Map<String, Value>)) {
+    let Some(Value::Object(paths)) = spec.get_mut("paths") else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Value::Object(item) = item else { continue };
+        for (method, op) in item.iter_mut() {
+            if let (true, Value::Object(op)) = (METHODS.contains(&method.as_str()), op) {
+                f(method, path, op);
+            }
+        }
+    }
+}
+
+fn drop_empty_paths(spec: &mut Value) {
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        paths.retain(|_, item| {
+            item.as_object()
+                .is_some_and(|m| m.keys().any(|k| METHODS.contains(&k.as_str())))
+        });
+    }
+}
+
+fn synthesize_ids(spec: &mut Value, ch: &mut Vec<String>) {
+    for_each_op(spec, |method, path, op| {
+        if op.get("operationId").and_then(Value::as_str).is_some() {
+            return;
+        }
+        let id = synthesized_id(method, path);
+        ch.push(format!("{} {path}: operationId {id}", method.to_uppercase()));
+        op.insert("operationId".into(), Value::String(id));
+    });
+}
+
+/// `post /api/v4/content_flagging/post/{post_id}/flag` -> `PostContentFlaggingPostFlagByPostId`.
+pub fn synthesized_id(method: &str, path: &str) -> String {
+    let mut id = camel(method);
+    let mut params = Vec::new();
+    for seg in path.trim_start_matches("/api/v4").split('/') {
+        if let Some(p) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            params.push(camel(p));
+        } else {
+            id.push_str(&camel(seg));
+        }
+    }
+    if !params.is_empty() {
+        id.push_str("By");
+        id.push_str(&params.join("And"));
+    }
+    id
+}
+
+fn camel(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rename_ops(spec: &mut Value, table: &BTreeMap<String, String>, ch: &mut Vec<String>) -> Result<()> {
+    for (key, new_id) in table {
+        let (method, path) = split_key(key)?;
+        let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+        let Some(Value::Object(op)) = get_mut(spec, &at) else {
+            ch.push(format!("{key}: not in this spec"));
+            continue;
+        };
+        if op.get("operationId").and_then(Value::as_str) != Some(new_id.as_str()) {
+            let old = op.insert("operationId".into(), Value::String(new_id.clone()));
+            ch.push(format!(
+                "{key}: {} -> {new_id}",
+                old.as_ref().and_then(Value::as_str).unwrap_or("(none)")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_error_code(code: &str) -> bool {
+    code == "default" || code.starts_with('4') || code.starts_with('5')
+}
+
+fn single_response(spec: &mut Value, error_schema: &str, ch: &mut Vec<String>) {
+    let error_body = json!({
+        "description": "Error",
+        "content": { "application/json": { "schema": { "$ref": error_schema } } }
+    });
+    let resolved = spec.clone();
+    for_each_op(spec, |method, path, op| {
+        let Some(Value::Object(responses)) = op.get_mut("responses") else {
+            return;
+        };
+        let success: Vec<String> = responses
+            .keys()
+            .filter(|c| c.starts_with('2'))
+            .cloned()
+            .collect();
+        if success.len() > 1 {
+            let has_json = |code: &String| {
+                resolve(&resolved, &responses[code])
+                    .get("content")
+                    .and_then(Value::as_object)
+                    .is_some_and(|c| !c.is_empty())
+            };
+            let keep = success
+                .iter()
+                .find(|c| has_json(c))
+                .unwrap_or(&success[0])
+                .clone();
+            for c in success.iter().filter(|c| **c != keep) {
+                responses.remove(c);
+            }
+            ch.push(format!(
+                "{} {path}: kept {keep} of {}",
+                method.to_uppercase(),
+                success.join(", ")
+            ));
+        }
+        let mut changed = 0;
+        for (code, resp) in responses.iter_mut() {
+            if is_error_code(code) && *resp != error_body {
+                *resp = error_body.clone();
+                changed += 1;
+            }
+        }
+        if changed > 0 {
+            ch.push(format!(
+                "{} {path}: {changed} error responses -> AppError",
+                method.to_uppercase()
+            ));
+        }
+    });
+    summarise(ch, "operations changed");
+}
+
+/// Long logs are summarised: the count and the first few lines.
+fn summarise(ch: &mut Vec<String>, what: &str) {
+    if ch.len() > 12 {
+        let n = ch.len();
+        ch.truncate(6);
+        ch.push(format!("... {n} {what} in all"));
+    }
+}
+
+/// Follows a local `$ref`, once.
+pub fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix("#/")
+            .map(|p| p.split('/').map(str::to_owned).collect::<Vec<_>>())
+            .and_then(|p| get(spec, &p))
+            .unwrap_or(v),
+        None => v,
+    }
+}
+
+fn exclude_by_content(
+    spec: &mut Value,
+    types: &[String],
+    replacement: &str,
+    request: bool,
+    ch: &mut Vec<String>,
+    excluded: &mut Vec<Excluded>,
+) {
+    let resolved = spec.clone();
+    let only_these = |content: Option<&Value>| {
+        content
+            .and_then(Value::as_object)
+            .is_some_and(|c| !c.is_empty() && c.keys().all(|k| types.contains(k)))
+    };
+    let mut gone = Vec::new();
+    for_each_op(spec, |method, path, op| {
+        let hit = if request {
+            op.get("requestBody")
+                .map(|b| only_these(resolve(&resolved, b).get("content")))
+                .unwrap_or(false)
+        } else {
+            op.get("responses")
+                .and_then(Value::as_object)
+                .map(|r| {
+                    r.iter()
+                        .filter(|(c, _)| c.starts_with('2'))
+                        .any(|(_, v)| only_these(resolve(&resolved, v).get("content")))
+                })
+                .unwrap_or(false)
+        };
+        if hit {
+            gone.push((method.to_owned(), path.to_owned(), op_id(op)));
+        }
+    });
+    for (method, path, id) in gone {
+        if let Some(Value::Object(item)) = spec.pointer_mut(&format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"))) {
+            item.remove(&method);
+        }
+        ch.push(format!("excluded {} {path} ({id})", method.to_uppercase()));
+        excluded.push(Excluded {
+            method: method.to_uppercase(),
+            path,
+            operation_id: id,
+            why: format!(
+                "{} is {}",
+                if request { "request body" } else { "response body" },
+                types.join(" or ")
+            ),
+            replacement: replacement.to_owned(),
+        });
+    }
+    drop_empty_paths(spec);
+}
+
+fn bearer(spec: &mut Value, scheme: &str, public: &[String], ch: &mut Vec<String>) {
+    let at = [
+        "components".to_owned(),
+        "securitySchemes".to_owned(),
+        scheme.to_owned(),
+    ];
+    let def = json!({ "type": "http", "scheme": "bearer" });
+    if get(spec, &at) != Some(&def) {
+        let _ = put(spec, &at, def);
+        ch.push(format!("security scheme {scheme}"));
+    }
+    if spec.get("security").is_some()
+        && let Some(m) = spec.as_object_mut()
+    {
+        m.remove("security");
+        ch.push("removed the document-wide security".into());
+    }
+    let mut n = 0;
+    for_each_op(spec, |_, _, op| {
+        let want = if public.contains(&op_id(op)) {
+            json!([])
+        } else {
+            json!([{ scheme: [] }])
+        };
+        if op.get("security") != Some(&want) {
+            op.insert("security".into(), want);
+            n += 1;
+        }
+    });
+    if n > 0 {
+        ch.push(format!("security on {n} operations"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prose.
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    /// An OpenAPI object: its keys are OpenAPI field names.
+    Doc,
+    /// A map from names (properties, paths, schema names, media types) to OpenAPI objects.
+    Names,
+    /// `responses`: a map from status codes or names to response objects.
+    Responses,
+}
+
+const PROSE: [&str; 6] = [
+    "description",
+    "summary",
+    "example",
+    "examples",
+    "externalDocs",
+    "termsOfService",
+];
+const NAME_MAPS: [&str; 14] = [
+    "properties",
+    "patternProperties",
+    "paths",
+    "schemas",
+    "parameters",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "links",
+    "callbacks",
+    "content",
+    "encoding",
+    "variables",
+    "definitions",
+];
+/// Values that are data, not OpenAPI objects: left as they are.
+const DATA: [&str; 4] = ["default", "enum", "const", "mapping"];
+
+fn strip_prose(v: &mut Value, ctx: Ctx, n: &mut usize) {
+    match v {
+        Value::Array(a) => {
+            for x in a {
+                strip_prose(x, Ctx::Doc, n);
+            }
+        }
+        Value::Object(m) => match ctx {
+            Ctx::Names | Ctx::Responses => {
+                for (name, x) in m.iter_mut() {
+                    strip_prose(x, Ctx::Doc, n);
+                    if ctx == Ctx::Responses
+                        && let Value::Object(r) = x
+                        && !r.contains_key("$ref")
+                    {
+                        r.insert("description".into(), Value::String(reason_phrase(name)));
+                    }
+                }
+            }
+            Ctx::Doc => {
+                let before = m.len();
+                m.retain(|k, _| !(PROSE.contains(&k.as_str()) || k.starts_with("x-")));
+                if let Some(Value::Object(info)) = m.get_mut("info") {
+                    let b = info.len();
+                    info.retain(|k, _| k == "title" || k == "version");
+                    *n += b - info.len();
+                }
+                *n += before - m.len();
+                for (k, x) in m.iter_mut() {
+                    if k == "info" || DATA.contains(&k.as_str()) {
+                        continue;
+                    }
+                    let inner = if k == "responses" {
+                        Ctx::Responses
+                    } else if k == "components" {
+                        // Each member of components is a map of names.
+                        if let Value::Object(c) = x {
+                            for (kind, names) in c.iter_mut() {
+                                let ctx = if kind == "responses" { Ctx::Responses } else { Ctx::Names };
+                                strip_prose(names, ctx, n);
+                            }
+                        }
+                        continue;
+                    } else if NAME_MAPS.contains(&k.as_str()) && x.is_object() {
+                        Ctx::Names
+                    } else {
+                        Ctx::Doc
+                    };
+                    strip_prose(x, inner, n);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+/// The text a response object must carry (OpenAPI requires a description): the status's reason
+/// phrase, or the component's name.
+fn reason_phrase(code: &str) -> String {
+    code.parse::<u16>()
+        .ok()
+        .and_then(|c| reqwest_free_reason(c).map(str::to_owned))
+        .unwrap_or_else(|| code.to_owned())
+}
+
+fn reqwest_free_reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas.
+
+/// Calls `f` on every schema object in the document (components, parameters, bodies, responses,
+/// and every nested schema), with a readable place.
+fn walk_schemas_mut(spec: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, Value>)) {
+    fn schema(place: &str, v: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, Value>)) {
+        let Value::Object(m) = v else { return };
+        if m.contains_key("$ref") {
+            return;
+        }
+        f(place, m);
+        for key in ["items", "additionalProperties", "not"] {
+            if let Some(x) = m.get_mut(key) {
+                schema(&format!("{place}.{key}"), x, f);
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf"] {
+            if let Some(Value::Array(a)) = m.get_mut(key) {
+                for (i, x) in a.iter_mut().enumerate() {
+                    schema(&format!("{place}.{key}[{i}]"), x, f);
+                }
+            }
+        }
+        if let Some(Value::Object(props)) = m.get_mut("properties") {
+            for (name, x) in props.iter_mut() {
+                schema(&format!("{place}.{name}"), x, f);
+            }
+        }
+    }
+    fn content(place: &str, v: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, Value>)) {
+        if let Some(Value::Object(c)) = v.get_mut("content") {
+            for (mt, x) in c.iter_mut() {
+                if let Some(s) = x.get_mut("schema") {
+                    schema(&format!("{place} {mt}"), s, f);
+                }
+            }
+        }
+    }
+    fn params(place: &str, v: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, Value>)) {
+        if let Some(Value::Array(ps)) = v.get_mut("parameters") {
+            for p in ps {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                if let Some(s) = p.get_mut("schema") {
+                    schema(&format!("{place} parameter {name}"), s, f);
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        for (path, item) in paths.iter_mut() {
+            params(path, item, f);
+            let Value::Object(item) = item else { continue };
+            for (method, op) in item.iter_mut() {
+                if !METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let place = format!("{} {path}", method.to_uppercase());
+                params(&place, op, f);
+                if let Some(b) = op.get_mut("requestBody") {
+                    content(&format!("{place} body"), b, f);
+                }
+                if let Some(Value::Object(rs)) = op.get_mut("responses") {
+                    for (code, r) in rs.iter_mut() {
+                        content(&format!("{place} {code}"), r, f);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(c)) = spec.get_mut("components") {
+        if let Some(Value::Object(s)) = c.get_mut("schemas") {
+            for (name, x) in s.iter_mut() {
+                schema(name, x, f);
+            }
+        }
+        for kind in ["responses", "requestBodies"] {
+            if let Some(Value::Object(s)) = c.get_mut(kind) {
+                for (name, x) in s.iter_mut() {
+                    content(name, x, f);
+                }
+            }
+        }
+        if let Some(Value::Object(s)) = c.get_mut("parameters") {
+            for (name, x) in s.iter_mut() {
+                if let Some(s) = x.get_mut("schema") {
+                    schema(name, s, f);
+                }
+            }
+        }
+    }
+}
+
+fn conforms(ty: &str, nullable: bool, v: &Value) -> bool {
+    match (ty, v) {
+        (_, Value::Null) => nullable,
+        ("string", Value::String(_)) => true,
+        ("boolean", Value::Bool(_)) => true,
+        ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
+        ("number", Value::Number(_)) => true,
+        ("array", Value::Array(_)) => true,
+        ("object", Value::Object(_)) => true,
+        _ => false,
+    }
+}
+
+fn drop_nonconforming(place: &str, s: &mut Map<String, Value>, ch: &mut Vec<String>) {
+    let Some(ty) = s.get("type").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    let nullable = s.get("nullable") == Some(&Value::Bool(true));
+    if let Some(d) = s.get("default")
+        && !conforms(&ty, nullable, d)
+    {
+        ch.push(format!("{place}: dropped default {d} (type {ty})"));
+        s.remove("default");
+    }
+    if let Some(Value::Array(values)) = s.get_mut("enum") {
+        let before = values.len();
+        values.retain(|v| conforms(&ty, nullable, v));
+        if values.len() != before {
+            ch.push(format!("{place}: dropped {} enum values not of type {ty}", before - values.len()));
+        }
+        if values.is_empty() {
+            s.remove("enum");
+        }
+    }
+}
+
+fn normalise_tags(spec: &mut Value, ch: &mut Vec<String>) {
+    let norm = |t: &str| t.trim().to_lowercase();
+    let mut renamed = BTreeSet::new();
+    for_each_op(spec, |_, _, op| {
+        if let Some(Value::Array(tags)) = op.get_mut("tags") {
+            let mut seen = Vec::new();
+            for t in tags.iter() {
+                if let Some(s) = t.as_str() {
+                    if norm(s) != s {
+                        renamed.insert(format!("{s} -> {}", norm(s)));
+                    }
+                    let n = Value::String(norm(s));
+                    if !seen.contains(&n) {
+                        seen.push(n);
+                    }
+                }
+            }
+            *tags = seen;
+        }
+    });
+    if let Some(Value::Array(tags)) = spec.get_mut("tags") {
+        let mut seen = BTreeSet::new();
+        tags.retain_mut(|t| {
+            let Some(name) = t.get("name").and_then(Value::as_str).map(norm) else {
+                return false;
+            };
+            if let Some(m) = t.as_object_mut() {
+                m.insert("name".into(), Value::String(name.clone()));
+            }
+            seen.insert(name)
+        });
+    }
+    ch.extend(renamed);
+}
+
+/// Names of component schemas reachable from any response body.
+fn response_schemas(spec: &Value) -> BTreeSet<String> {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str)
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                {
+                    out.push(name.to_owned());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut todo = Vec::new();
+    if let Some(Value::Object(paths)) = spec.get("paths") {
+        for item in paths.values() {
+            for (m, op) in item.as_object().into_iter().flatten() {
+                if METHODS.contains(&m.as_str())
+                    && let Some(r) = op.get("responses")
+                {
+                    for resp in r.as_object().into_iter().flatten().map(|(_, r)| resolve(spec, r)) {
+                        refs(resp, &mut todo);
+                    }
+                }
+            }
+        }
+    }
+    let schemas = spec.pointer("/components/schemas");
+    let mut seen = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone())
+            && let Some(s) = schemas.and_then(|s| s.get(&name))
+        {
+            refs(s, &mut todo);
+        }
+    }
+    seen
+}
+
+/// Whether a schema place (as `walk_schemas_mut` names it) is a response schema: a component schema
+/// reachable from a response, or a schema inline in an operation's success or error response.
+fn in_response_schema(reachable: &BTreeSet<String>, place: &str) -> bool {
+    match place.split_once(' ') {
+        None => reachable.contains(place.split('.').next().unwrap_or("")),
+        Some((method, rest)) if METHODS.contains(&method.to_lowercase().as_str()) => rest
+            .split(' ')
+            .nth(1)
+            .is_some_and(|code| code.starts_with(['2', '4', '5']) || code == "default"),
+        Some(_) => false,
+    }
+}
+
+fn open_response_enums(spec: &mut Value, ch: &mut Vec<String>) {
+    let reachable = response_schemas(spec);
+    let mut open = |place: &str, s: &mut Map<String, Value>| {
+        if s.get("type").and_then(Value::as_str) == Some("string") && s.remove("enum").is_some() {
+            ch.push(format!("{place}: enum opened"));
+        }
+    };
+    walk_schemas_mut(spec, &mut |place, s| {
+        if in_response_schema(&reachable, place) {
+            open(place, s);
+        }
+    });
+    summarise(ch, "enums opened");
+}
+
+fn nullable_collections(spec: &mut Value, ch: &mut Vec<String>) {
+    let reachable = response_schemas(spec);
+    walk_schemas_mut(spec, &mut |place, s| {
+        if !in_response_schema(&reachable, place) {
+            return;
+        }
+        let required: BTreeSet<String> = s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let Some(Value::Object(props)) = s.get_mut("properties") else {
+            return;
+        };
+        for (name, p) in props.iter_mut() {
+            let Value::Object(p) = p else { continue };
+            let ty = p.get("type").and_then(Value::as_str);
+            // A missing or null `$ref` property is already an `Option`; arrays and maps are not.
+            let collection = matches!(ty, Some("array" | "object"));
+            if required.contains(name) || !collection || p.get("nullable") == Some(&Value::Bool(true)) {
+                continue;
+            }
+            p.insert("nullable".into(), Value::Bool(true));
+            ch.push(format!("{place}.{name}: nullable"));
+        }
+    });
+    summarise(ch, "properties made nullable");
+}
+
+fn overlay(spec: &mut Value, schemas: &BTreeMap<String, SchemaOverlay>, ch: &mut Vec<String>) -> Result<()> {
+    for (name, o) in schemas {
+        let at = ["components".to_owned(), "schemas".to_owned(), name.clone()];
+        if get(spec, &at).is_none() {
+            put(spec, &at, json!({ "type": "object" }))?;
+            ch.push(format!("{name}: added ({})", o.source));
+        }
+        let Some(Value::Object(s)) = get_mut(spec, &at) else {
+            bail!("components.schemas.{name} is not an object");
+        };
+        let props = s
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(props) = props else {
+            bail!("components.schemas.{name}.properties is not an object");
+        };
+        for gone in &o.remove {
+            if props.remove(gone).is_some() {
+                ch.push(format!("{name}.{gone}: removed ({})", o.source));
+            }
+        }
+        for (field, schema) in &o.properties {
+            if props.get(field) != Some(schema) {
+                props.insert(field.clone(), schema.clone());
+                ch.push(format!("{name}.{field}: set ({})", o.source));
+            }
+        }
+        if let Some(Value::Array(req)) = s.get_mut("required") {
+            req.retain(|r| r.as_str().is_some_and(|r| !o.remove.iter().any(|g| g == r)));
+        }
+    }
+    summarise(ch, "fields set");
+    Ok(())
+}
