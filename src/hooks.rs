@@ -1,12 +1,125 @@
 //! The seam between the generated client and the hand-written layer: `ClientHooks` for the generated
-//! `Client`, where auth, tracing and raw capture happen.
+//! [`Client`], where the bearer token is added, each request is traced, and the bodies of failed
+//! replies are kept for [`Error`](crate::Error).
 
-use progenitor_client::{ClientHooks, OperationInfo};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{BufferedBody, REQUEST_ID_HEADER};
 use crate::generated::Client;
 
-/// State the hand-written layer keeps inside the generated client.
-#[derive(Clone, Debug, Default)]
-pub struct Inner {}
+/// State the hand-written layer keeps inside the generated client. Cloning a client shares it.
+#[derive(Clone, Default)]
+pub struct Inner {
+    pub(crate) token: Arc<RwLock<Option<SecretString>>>,
+    pub(crate) debug: bool,
+}
 
-impl ClientHooks<Inner> for Client {}
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let has_token = self.token.read().map(|t| t.is_some()).unwrap_or(false);
+        f.debug_struct("Inner")
+            .field("token", &if has_token { "[redacted]" } else { "none" })
+            .field("debug", &self.debug)
+            .finish()
+    }
+}
+
+impl Inner {
+    /// The `Authorization` header for the current token, marked sensitive so that no `Debug` of a
+    /// request or header map shows it.
+    pub(crate) fn authorization(&self) -> Option<HeaderValue> {
+        let guard = self.token.read().ok()?;
+        let token = guard.as_ref()?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+impl ClientHooks<Inner> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if !request.headers().contains_key(AUTHORIZATION)
+            && let Some(value) = self.inner().authorization()
+        {
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
+        let started = Instant::now();
+        let result = self.client().execute(request).await;
+        let result = match result {
+            Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
+                buffer_body(resp).await
+            }
+            other => other,
+        };
+        trace(self.inner().debug, info.operation_id, &method, &path, started, &result);
+        result
+    }
+}
+
+/// Reads a failed reply's body and gives back an equivalent response holding it, with a copy kept in
+/// its extensions for errors made without reading it again.
+async fn buffer_body(resp: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let status = resp.status();
+    let version = resp.version();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await?;
+    let mut http = http::Response::new(body.clone());
+    *http.status_mut() = status;
+    *http.version_mut() = version;
+    *http.headers_mut() = headers;
+    let mut rebuilt = reqwest::Response::from(http);
+    rebuilt.extensions_mut().insert(BufferedBody(body));
+    Ok(rebuilt)
+}
+
+/// One event per request at debug level: method, path, status, duration, request id. With the
+/// client's `debug` option and no tracing subscriber installed, the same line goes to stderr.
+pub(crate) fn trace(
+    debug: bool,
+    operation: &str,
+    method: &reqwest::Method,
+    path: &str,
+    started: Instant,
+    result: &reqwest::Result<reqwest::Response>,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(resp) => {
+            let request_id = resp
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let status = resp.status().as_u16();
+            tracing::debug!(target: "matterapi", operation, %method, path, status, duration_ms = ms, request_id, "request");
+            if debug && !tracing::dispatcher::has_been_set() {
+                eprintln!("matterapi: {method} {path} -> {status} in {ms:.1} ms (request id {request_id})");
+            }
+        }
+        Err(e) => {
+            tracing::debug!(target: "matterapi", operation, %method, path, duration_ms = ms, error = %e, "request failed");
+            if debug && !tracing::dispatcher::has_been_set() {
+                eprintln!("matterapi: {method} {path} failed after {ms:.1} ms: {e}");
+            }
+        }
+    }
+}

@@ -1,6 +1,26 @@
 //! matterapi: a typed client for the Mattermost REST API v4.
+//!
+//! Every operation of the Mattermost API spec is a method on [`Client`] returning a builder that ends
+//! in `send()`:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), matterapi::Error> {
+//! let client = matterapi::Client::with_token("https://chat.example.com", "a token")?;
+//! let me = client.get_user().user_id("me").send().await?;
+//! println!("{}", me.username.as_deref().unwrap_or(""));
+//! # Ok(()) }
+//! ```
+//!
+//! Types of the API live in [`types`]; errors are [`Error`], with the server's error id and request
+//! id.
 
+#![warn(missing_docs)]
+
+mod client;
+mod error;
 pub mod generated;
 pub mod hooks;
 
-pub use generated::{Client, types};
+pub use client::ClientBuilder;
+pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
+pub use generated::{Client, ResponseValue, types};

@@ -1,0 +1,223 @@
+//! Errors: what the server said (its error id and request id included), what it sent that we did not
+//! expect (the body kept), and what went wrong on the way.
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+use crate::types::AppError;
+
+/// The result of a matterapi call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The header in which Mattermost names each request.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// An error from a matterapi call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a Mattermost error (`{id, message, request_id, ...}`).
+    #[error("{0}")]
+    Api(Box<ServerError>),
+    /// The server answered with a status and a body that is not a Mattermost error (a proxy's HTML
+    /// page, the plain-text `limit exceeded` of the rate limiter, an empty body). The body is kept.
+    #[error(
+        "unexpected HTTP {status}{}: {}",
+        request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default(),
+        body_preview(body)
+    )]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The `X-Request-ID` header, when present.
+        request_id: Option<String>,
+        /// The body, untouched.
+        body: Bytes,
+    },
+    /// A success reply whose body did not decode into the expected type. The body is kept.
+    #[error("cannot decode the server's reply: {source}; body: {}", body_preview(body))]
+    Decode {
+        /// The body, untouched.
+        body: Bytes,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request never got an answer: connection, TLS, timeout.
+    #[error("request failed: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The request could not be built (a missing required parameter, an invalid value).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The client was configured with a value it cannot use.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// A Mattermost error reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The server's error id, e.g. `api.context.session_expired.app_error`.
+    pub id: String,
+    /// The server's message.
+    pub message: String,
+    /// Details the server added, often empty.
+    pub detailed_error: String,
+    /// The request id (body, or `X-Request-ID` header).
+    pub request_id: Option<String>,
+    /// Whether the error concerns OAuth.
+    pub is_oauth: bool,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "server error {}: {} ({}", self.status.as_u16(), self.message, self.id)?;
+        if let Some(r) = &self.request_id {
+            write!(f, ", request id {r}")?;
+        }
+        if !self.detailed_error.is_empty() {
+            write!(f, "; {}", self.detailed_error)?;
+        }
+        f.write_str(")")
+    }
+}
+
+fn body_preview(body: &Bytes) -> String {
+    const MAX: usize = 200;
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
+    let more = if body.len() > MAX { "..." } else { "" };
+    format!("{:?}{more}", text.trim())
+}
+
+impl Error {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::UnexpectedStatus { status, .. } => Some(*status),
+            Error::Transport(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// The server's request id, when it gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::UnexpectedStatus { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The server's error id (`api.user.login.invalid_credentials_email_username`), when it gave one.
+    pub fn error_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(e.id.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again may succeed: transport failures, 408, 429, 502, 503, 504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => !e.is_builder() && !e.is_decode(),
+            _ => self.status().is_some_and(|s| {
+                matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504)
+            }),
+        }
+    }
+
+    /// The raw body of the reply, when the error kept one.
+    pub fn body(&self) -> Option<&Bytes> {
+        match self {
+            Error::UnexpectedStatus { body, .. } | Error::Decode { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Builds the error for a reply with a failure status, from its raw body: a Mattermost error when
+    /// the body is one, else the body kept as it is.
+    pub fn from_reply(status: StatusCode, request_id: Option<String>, body: Bytes) -> Error {
+        match serde_json::from_slice::<AppError>(&body) {
+            Ok(e) if e.id.is_some() || e.message.is_some() => {
+                Error::Api(Box::new(server_error(status, request_id, e)))
+            }
+            _ => Error::UnexpectedStatus {
+                status,
+                request_id,
+                body,
+            },
+        }
+    }
+}
+
+fn server_error(status: StatusCode, header_request_id: Option<String>, e: AppError) -> ServerError {
+    ServerError {
+        status,
+        id: e.id.unwrap_or_default(),
+        message: e.message.unwrap_or_default(),
+        detailed_error: e.detailed_error.unwrap_or_default(),
+        request_id: e.request_id.filter(|r| !r.is_empty()).or(header_request_id),
+        is_oauth: e.is_oauth.unwrap_or(false),
+    }
+}
+
+/// The body of a failed reply, kept by the client's hooks so that an error made from the generated
+/// client's `UnexpectedResponse` (which holds an unread response) still has it.
+#[derive(Clone, Debug)]
+pub(crate) struct BufferedBody(pub(crate) Bytes);
+
+fn header_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Turns the generated client's error into ours; `typed` handles a documented error reply.
+fn convert<E>(
+    e: progenitor_client::Error<E>,
+    typed: impl FnOnce(progenitor_client::ResponseValue<E>) -> Error,
+) -> Error {
+    use progenitor_client::Error as P;
+    match e {
+        P::ErrorResponse(rv) => typed(rv),
+        P::UnexpectedResponse(resp) => {
+            let body = resp
+                .extensions()
+                .get::<BufferedBody>()
+                .map(|b| b.0.clone())
+                .unwrap_or_default();
+            Error::from_reply(resp.status(), header_request_id(resp.headers()), body)
+        }
+        P::InvalidResponsePayload(body, source) => Error::Decode { body, source },
+        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+            Error::Transport(e)
+        }
+        P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
+    }
+}
+
+impl From<progenitor_client::Error<AppError>> for Error {
+    fn from(e: progenitor_client::Error<AppError>) -> Self {
+        convert(e, |rv| {
+            let status = rv.status();
+            let request_id = header_request_id(rv.headers());
+            Error::Api(Box::new(server_error(status, request_id, rv.into_inner())))
+        })
+    }
+}
+
+impl From<progenitor_client::Error<()>> for Error {
+    fn from(e: progenitor_client::Error<()>) -> Self {
+        convert(e, |rv| {
+            Error::from_reply(rv.status(), header_request_id(rv.headers()), Bytes::new())
+        })
+    }
+}
