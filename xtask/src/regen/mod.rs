@@ -58,8 +58,9 @@ pub fn parse_args(args: &[String], root: PathBuf) -> Result<Options> {
             "--ref" => o.git_ref = Some(value("--ref")?),
             "--base-url" => o.base_url = Some(value("--base-url")?),
             "--check" => o.check = true,
+            "--root" => o.root = PathBuf::from(value("--root")?),
             other => bail!(
-                "unknown argument `{other}`\nusage: cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check]"
+                "unknown argument `{other}`\nusage: cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]"
             ),
         }
     }
