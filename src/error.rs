@@ -35,7 +35,10 @@ pub enum Error {
         body: Bytes,
     },
     /// A success reply whose body did not decode into the expected type. The body is kept.
-    #[error("cannot decode the server's reply: {source}; body: {}", body_preview(body))]
+    #[error(
+        "cannot decode the server's reply: {source}; body: {}",
+        body_preview(body)
+    )]
     Decode {
         /// The body, untouched.
         body: Bytes,
@@ -74,7 +77,13 @@ pub struct ServerError {
 
 impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "server error {}: {} ({}", self.status.as_u16(), self.message, self.id)?;
+        write!(
+            f,
+            "server error {}: {} ({}",
+            self.status.as_u16(),
+            self.message,
+            self.id
+        )?;
         if let Some(r) = &self.request_id {
             write!(f, ", request id {r}")?;
         }
@@ -127,9 +136,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => !e.is_builder() && !e.is_decode(),
-            _ => self.status().is_some_and(|s| {
-                matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504)
-            }),
+            _ => self
+                .status()
+                .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504)),
         }
     }
 

@@ -70,7 +70,14 @@ impl ClientHooks<Inner> for Client {
             }
             other => other,
         };
-        trace(self.inner().debug, info.operation_id, &method, &path, started, &result);
+        trace(
+            self.inner().debug,
+            info.operation_id,
+            &method,
+            &path,
+            started,
+            &result,
+        );
         result
     }
 }
@@ -112,7 +119,9 @@ pub(crate) fn trace(
             let status = resp.status().as_u16();
             tracing::debug!(target: "matterapi", operation, %method, path, status, duration_ms = ms, request_id, "request");
             if debug && !tracing::dispatcher::has_been_set() {
-                eprintln!("matterapi: {method} {path} -> {status} in {ms:.1} ms (request id {request_id})");
+                eprintln!(
+                    "matterapi: {method} {path} -> {status} in {ms:.1} ms (request id {request_id})"
+                );
             }
         }
         Err(e) => {

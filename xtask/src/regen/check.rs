@@ -11,7 +11,9 @@ use super::rules::{METHODS, get};
 pub fn openapi_version(spec: &Value, label: &str) -> Result<()> {
     match spec.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0.") => Ok(()),
-        Some(v) => bail!("{label}: unsupported OpenAPI version `{v}` at `openapi` (expected 3.0.x)"),
+        Some(v) => {
+            bail!("{label}: unsupported OpenAPI version `{v}` at `openapi` (expected 3.0.x)")
+        }
         None => bail!("{label}: no `openapi` version field at the top level (expected 3.0.x)"),
     }
 }
@@ -19,7 +21,12 @@ pub fn openapi_version(spec: &Value, label: &str) -> Result<()> {
 /// Every local `$ref` must point at something; names each dangling one and where it is used.
 pub fn refs_resolve(spec: &Value, label: &str) -> Result<()> {
     let mut dangling: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    fn walk(spec: &Value, v: &Value, place: &mut Vec<String>, out: &mut BTreeMap<String, Vec<String>>) {
+    fn walk(
+        spec: &Value,
+        v: &Value,
+        place: &mut Vec<String>,
+        out: &mut BTreeMap<String, Vec<String>>,
+    ) {
         match v {
             Value::Object(m) => {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str) {
@@ -69,7 +76,12 @@ pub fn refs_resolve(spec: &Value, label: &str) -> Result<()> {
 pub fn operation_ids(spec: &Value, label: &str) -> Result<()> {
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut missing = Vec::new();
-    for (path, item) in spec.get("paths").and_then(Value::as_object).into_iter().flatten() {
+    for (path, item) in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         for (method, op) in item.as_object().into_iter().flatten() {
             if !METHODS.contains(&method.as_str()) {
                 continue;
@@ -102,7 +114,11 @@ pub fn openapiv3_reads(json: &str, label: &str) -> Result<()> {
     match serde_json::from_str::<openapiv3::OpenAPI>(json) {
         Ok(_) => Ok(()),
         Err(e) => {
-            let line = json.lines().nth(e.line().saturating_sub(1)).unwrap_or("").trim();
+            let line = json
+                .lines()
+                .nth(e.line().saturating_sub(1))
+                .unwrap_or("")
+                .trim();
             bail!("{label}: not a valid OpenAPI 3.0 document after the rules: {e} (near `{line}`)")
         }
     }

@@ -100,7 +100,11 @@ pub fn run(o: &Options) -> Result<()> {
         for (path, text) in &generated.files {
             let now = std::fs::read_to_string(o.root.join(path)).unwrap_or_default();
             if now != *text {
-                stale.push(format!("{} ({})", path.display(), first_difference(&now, text)));
+                stale.push(format!(
+                    "{} ({})",
+                    path.display(),
+                    first_difference(&now, text)
+                ));
             }
         }
         if !stale.is_empty() {
@@ -127,7 +131,11 @@ fn first_difference(a: &str, b: &str) -> String {
     match a.lines().zip(b.lines()).position(|(x, y)| x != y) {
         Some(i) => format!("first difference at line {}", i + 1),
         None if a.is_empty() => "missing".into(),
-        None => format!("{} lines vendored, {} expected", a.lines().count(), b.lines().count()),
+        None => format!(
+            "{} lines vendored, {} expected",
+            a.lines().count(),
+            b.lines().count()
+        ),
     }
 }
 
@@ -144,14 +152,19 @@ pub fn generate(o: &Options) -> Result<Generated> {
     let (mut spec, dups) = parse(&input)?;
     let mut summary = String::new();
     for d in &dups {
-        summary.push_str(&format!("warning: duplicate key {} in {} (the later value wins, as upstream)\n", d.place, input.label));
+        summary.push_str(&format!(
+            "warning: duplicate key {} in {} (the later value wins, as upstream)\n",
+            d.place, input.label
+        ));
     }
     check::openapi_version(&spec, &input.label)?;
     let upstream_ops = report::operations(&spec).len();
 
-    let rules_text = std::fs::read_to_string(o.root.join(RULES)).with_context(|| format!("cannot read {RULES}"))?;
+    let rules_text = std::fs::read_to_string(o.root.join(RULES))
+        .with_context(|| format!("cannot read {RULES}"))?;
     let rules = rules::parse_rules(&rules_text).with_context(|| format!("in {RULES}"))?;
-    let outcome = rules::apply(&mut spec, &rules, &o.root.join("openapi")).with_context(|| format!("applying {RULES}"))?;
+    let outcome = rules::apply(&mut spec, &rules, &o.root.join("openapi"))
+        .with_context(|| format!("applying {RULES}"))?;
     for (n, kind, reason, changes) in &outcome.log {
         summary.push_str(&format!("rule {n} {kind}: {reason}\n"));
         if changes.is_empty() {
@@ -175,7 +188,11 @@ pub fn generate(o: &Options) -> Result<Generated> {
         .unwrap_or_default();
     let old_label = std::fs::read_to_string(o.root.join(SOURCE))
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("label")).map(|l| l.split('"').nth(1).unwrap_or("").to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("label"))
+                .map(|l| l.split('"').nth(1).unwrap_or("").to_owned())
+        })
         .unwrap_or_else(|| "nothing".into());
     let (md, any) = report::markdown(&old_ops, &new_ops, &old_label, &input.label);
     summary.push_str(&format!(
@@ -183,7 +200,11 @@ pub fn generate(o: &Options) -> Result<Generated> {
         upstream_ops,
         new_ops.len(),
         outcome.excluded.len(),
-        if any { format!("changes against the vendored spec written to {CHANGES}") } else { "no change against the vendored spec".into() }
+        if any {
+            format!("changes against the vendored spec written to {CHANGES}")
+        } else {
+            "no change against the vendored spec".into()
+        }
     ));
     if any {
         for line in md.lines().filter(|l| l.starts_with("- ")).take(40) {
@@ -194,7 +215,10 @@ pub fn generate(o: &Options) -> Result<Generated> {
     let mut rules_hash = String::new();
     rules_hash.push_str(&source::hex(&Sha256::digest(rules_text.as_bytes())));
     let source_toml = source_toml(&input, &rules_hash);
-    let readme = readme_with_exclusions(&std::fs::read_to_string(o.root.join(README)).unwrap_or_default(), &outcome.excluded);
+    let readme = readme_with_exclusions(
+        &std::fs::read_to_string(o.root.join(README)).unwrap_or_default(),
+        &outcome.excluded,
+    );
     Ok(Generated {
         files: vec![
             (PathBuf::from(SPEC), json),
@@ -214,16 +238,27 @@ fn load(o: &Options) -> Result<Input> {
             let display = relative_to(&o.root, from);
             source::load_path(from, display, git_ref.clone(), fallback)
         }
-        (None, Some(r)) => source::load_ref(r, o.base_url.as_deref().unwrap_or(source::DEFAULT_BASE_URL)),
+        (None, Some(r)) => {
+            source::load_ref(r, o.base_url.as_deref().unwrap_or(source::DEFAULT_BASE_URL))
+        }
         (None, None) => {
-            let text = std::fs::read_to_string(o.root.join(SOURCE))
-                .with_context(|| format!("no --from or --ref, and no recorded source in {SOURCE}"))?;
-            let rec: Recorded = toml::from_str(&text).with_context(|| format!("invalid {SOURCE}"))?;
-            match (rec.input.kind.as_str(), rec.input.path, rec.upstream.git_ref) {
+            let text = std::fs::read_to_string(o.root.join(SOURCE)).with_context(|| {
+                format!("no --from or --ref, and no recorded source in {SOURCE}")
+            })?;
+            let rec: Recorded =
+                toml::from_str(&text).with_context(|| format!("invalid {SOURCE}"))?;
+            match (
+                rec.input.kind.as_str(),
+                rec.input.path,
+                rec.upstream.git_ref,
+            ) {
                 ("path", Some(p), r) => source::load_path(&o.root.join(&p), p, r, fallback),
                 ("ref", _, Some(r)) => source::load_ref(
                     &r,
-                    o.base_url.as_deref().or(rec.input.base_url.as_deref()).unwrap_or(source::DEFAULT_BASE_URL),
+                    o.base_url
+                        .as_deref()
+                        .or(rec.input.base_url.as_deref())
+                        .unwrap_or(source::DEFAULT_BASE_URL),
                 ),
                 _ => bail!("{SOURCE} records neither a path nor a ref"),
             }
@@ -250,7 +285,10 @@ fn relative_to(root: &Path, path: &Path) -> String {
     let p: Vec<Component> = path.components().collect();
     let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
     if common <= 1 {
-        return path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        return path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
     }
     let mut out = PathBuf::new();
     for _ in common..r.len() {
@@ -263,8 +301,14 @@ fn relative_to(root: &Path, path: &Path) -> String {
 }
 
 fn source_toml(input: &Input, rules_sha: &str) -> String {
-    let mut t = String::from("# Written by `cargo xtask regen`: where openapi/mattermost-v4.json comes from.\n\n");
-    t.push_str(&format!("label = \"{}\"\n\n[upstream]\nrepo = \"{}\"\n", input.label, source::UPSTREAM_REPO));
+    let mut t = String::from(
+        "# Written by `cargo xtask regen`: where openapi/mattermost-v4.json comes from.\n\n",
+    );
+    t.push_str(&format!(
+        "label = \"{}\"\n\n[upstream]\nrepo = \"{}\"\n",
+        input.label,
+        source::UPSTREAM_REPO
+    ));
     match &input.origin {
         Origin::Path { path, git_ref } => {
             if let Some(r) = git_ref {
@@ -273,11 +317,21 @@ fn source_toml(input: &Input, rules_sha: &str) -> String {
             t.push_str(&format!("\n[input]\nkind = \"path\"\npath = \"{path}\"\n"));
         }
         Origin::Ref { git_ref, base_url } => {
-            t.push_str(&format!("ref = \"{git_ref}\"\n\n[input]\nkind = \"ref\"\nbase_url = \"{base_url}\"\n"));
+            t.push_str(&format!(
+                "ref = \"{git_ref}\"\n\n[input]\nkind = \"ref\"\nbase_url = \"{base_url}\"\n"
+            ));
         }
     }
-    let fragments: Vec<String> = input.fragments.iter().map(|f| format!("\"{}\"", f.name)).collect();
-    t.push_str(&format!("fragments = [{}]\nsha256 = \"{}\"\n", fragments.join(", "), input.sha256()));
+    let fragments: Vec<String> = input
+        .fragments
+        .iter()
+        .map(|f| format!("\"{}\"", f.name))
+        .collect();
+    t.push_str(&format!(
+        "fragments = [{}]\nsha256 = \"{}\"\n",
+        fragments.join(", "),
+        input.sha256()
+    ));
     t.push_str(&format!(
         "\n[tool]\nname = \"cargo xtask regen\"\nversion = \"{}\"\nrules_sha256 = \"{rules_sha}\"\n",
         env!("CARGO_PKG_VERSION")
@@ -286,15 +340,24 @@ fn source_toml(input: &Input, rules_sha: &str) -> String {
 }
 
 fn readme_with_exclusions(readme: &str, excluded: &[rules::Excluded]) -> String {
-    let mut table = format!("{EXCLUDED_START}\n\n| operation | method and path | why | hand-written replacement |\n| --- | --- | --- | --- |\n");
+    let mut table = format!(
+        "{EXCLUDED_START}\n\n| operation | method and path | why | hand-written replacement |\n| --- | --- | --- | --- |\n"
+    );
     let mut ex = excluded.to_vec();
     ex.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     for e in &ex {
-        table.push_str(&format!("| `{}` | `{} {}` | {} | {} |\n", e.operation_id, e.method, e.path, e.why, e.replacement));
+        table.push_str(&format!(
+            "| `{}` | `{} {}` | {} | {} |\n",
+            e.operation_id, e.method, e.path, e.why, e.replacement
+        ));
     }
     table.push_str(&format!("\n{} operations.\n\n{EXCLUDED_END}", ex.len()));
     match (readme.find(EXCLUDED_START), readme.find(EXCLUDED_END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{table}{}", &readme[..a], &readme[b + EXCLUDED_END.len()..]),
+        (Some(a), Some(b)) if a < b => format!(
+            "{}{table}{}",
+            &readme[..a],
+            &readme[b + EXCLUDED_END.len()..]
+        ),
         _ => format!("{readme}\n## Operations not generated\n\n{table}\n"),
     }
 }

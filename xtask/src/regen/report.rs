@@ -19,7 +19,12 @@ pub struct OpShape {
 /// Operations of a spec by `METHOD /path`.
 pub fn operations(spec: &Value) -> BTreeMap<String, OpShape> {
     let mut out = BTreeMap::new();
-    for (path, item) in spec.get("paths").and_then(Value::as_object).into_iter().flatten() {
+    for (path, item) in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         let shared: Vec<&Value> = item
             .get("parameters")
             .and_then(Value::as_array)
@@ -33,14 +38,23 @@ pub fn operations(spec: &Value) -> BTreeMap<String, OpShape> {
             let mut params: Vec<String> = shared
                 .iter()
                 .copied()
-                .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+                .chain(
+                    op.get("parameters")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
                 .map(|p| {
                     let p = resolve(spec, p);
                     format!(
                         "{} ({}{}: {})",
                         p.get("name").and_then(Value::as_str).unwrap_or("?"),
                         p.get("in").and_then(Value::as_str).unwrap_or("?"),
-                        if p.get("required") == Some(&Value::Bool(true)) { ", required" } else { "" },
+                        if p.get("required") == Some(&Value::Bool(true)) {
+                            ", required"
+                        } else {
+                            ""
+                        },
                         p.get("schema").map(|s| type_name(s)).unwrap_or_default()
                     )
                 })
@@ -62,7 +76,11 @@ pub fn operations(spec: &Value) -> BTreeMap<String, OpShape> {
             out.insert(
                 format!("{} {path}", method.to_uppercase()),
                 OpShape {
-                    id: op.get("operationId").and_then(Value::as_str).unwrap_or("").into(),
+                    id: op
+                        .get("operationId")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
                     params,
                     body,
                     response,
@@ -78,7 +96,10 @@ fn content_type(v: &Value) -> String {
         Some(c) if !c.is_empty() => c
             .iter()
             .map(|(mt, m)| {
-                format!("{mt} {}", m.get("schema").map(type_name).unwrap_or_default())
+                format!(
+                    "{mt} {}",
+                    m.get("schema").map(type_name).unwrap_or_default()
+                )
             })
             .collect::<Vec<_>>()
             .join(" | "),
@@ -101,7 +122,12 @@ fn type_name(s: &Value) -> String {
 }
 
 /// The report as Markdown, and whether anything changed.
-pub fn markdown(old: &BTreeMap<String, OpShape>, new: &BTreeMap<String, OpShape>, old_label: &str, new_label: &str) -> (String, bool) {
+pub fn markdown(
+    old: &BTreeMap<String, OpShape>,
+    new: &BTreeMap<String, OpShape>,
+    old_label: &str,
+    new_label: &str,
+) -> (String, bool) {
     let added: Vec<_> = new.keys().filter(|k| !old.contains_key(*k)).collect();
     let removed: Vec<_> = old.keys().filter(|k| !new.contains_key(*k)).collect();
     let mut changed = Vec::new();
@@ -112,12 +138,30 @@ pub fn markdown(old: &BTreeMap<String, OpShape>, new: &BTreeMap<String, OpShape>
             what.push(format!("operationId {} -> {}", o.id, n.id));
         }
         if o.params != n.params {
-            let gone: Vec<_> = o.params.iter().filter(|p| !n.params.contains(p)).cloned().collect();
-            let came: Vec<_> = n.params.iter().filter(|p| !o.params.contains(p)).cloned().collect();
+            let gone: Vec<_> = o
+                .params
+                .iter()
+                .filter(|p| !n.params.contains(p))
+                .cloned()
+                .collect();
+            let came: Vec<_> = n
+                .params
+                .iter()
+                .filter(|p| !o.params.contains(p))
+                .cloned()
+                .collect();
             what.push(format!(
                 "parameters{}{}",
-                if gone.is_empty() { String::new() } else { format!(" -[{}]", gone.join("; ")) },
-                if came.is_empty() { String::new() } else { format!(" +[{}]", came.join("; ")) }
+                if gone.is_empty() {
+                    String::new()
+                } else {
+                    format!(" -[{}]", gone.join("; "))
+                },
+                if came.is_empty() {
+                    String::new()
+                } else {
+                    format!(" +[{}]", came.join("; "))
+                }
             ));
         }
         if o.body != n.body {
@@ -132,7 +176,10 @@ pub fn markdown(old: &BTreeMap<String, OpShape>, new: &BTreeMap<String, OpShape>
     }
     let mut md = String::new();
     let _ = writeln!(md, "# Spec changes\n");
-    let _ = writeln!(md, "Written by `cargo xtask regen`: operations of the generated spec, `{old_label}` against `{new_label}`.\n");
+    let _ = writeln!(
+        md,
+        "Written by `cargo xtask regen`: operations of the generated spec, `{old_label}` against `{new_label}`.\n"
+    );
     let _ = writeln!(
         md,
         "{} operations before, {} after: {} added, {} removed, {} changed.\n",
@@ -181,7 +228,12 @@ mod tests {
         let (md, any) = markdown(&old, &new, "old", "new");
         assert!(any);
         assert!(md.contains("## Removed\n\n- `POST /b` (PostB)"), "{md}");
-        assert!(md.contains("`GET /a`: response 200 application/json User -> 200 application/json Team"), "{md}");
+        assert!(
+            md.contains(
+                "`GET /a`: response 200 application/json User -> 200 application/json Team"
+            ),
+            "{md}"
+        );
         let (_, any) = markdown(&new, &new, "x", "x");
         assert!(!any);
     }

@@ -45,9 +45,15 @@ pub enum Kind {
     /// Drop `enum` and `default` values that do not conform to the declared type.
     DropNonconformingValues,
     /// Remove operations whose request body is only of these content types.
-    ExcludeRequestContent { content_types: Vec<String>, replacement: String },
+    ExcludeRequestContent {
+        content_types: Vec<String>,
+        replacement: String,
+    },
     /// Remove operations whose success response is only of these content types.
-    ExcludeResponseContent { content_types: Vec<String>, replacement: String },
+    ExcludeResponseContent {
+        content_types: Vec<String>,
+        replacement: String,
+    },
     /// Remove operations by `METHOD /path`, each with where its replacement lives.
     ExcludeOperations { table: BTreeMap<String, String> },
     /// Keep one 2xx response per operation; give every error response the `error_schema` body.
@@ -185,7 +191,10 @@ fn apply_one(
                 ch.push(format!("set {}", show(at)));
             }
         }
-        Kind::AddParameter { operation, parameter } => {
+        Kind::AddParameter {
+            operation,
+            parameter,
+        } => {
             let (method, path) = split_key(operation)?;
             let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
             let Some(Value::Object(op)) = get_mut(spec, &at) else {
@@ -196,10 +205,15 @@ fn apply_one(
             let Value::Array(params) = params else {
                 bail!("{operation}: parameters is not a list");
             };
-            let same = |p: &Value| p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in");
+            let same = |p: &Value| {
+                p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in")
+            };
             if !params.iter().any(same) {
                 params.push(parameter.clone());
-                ch.push(format!("{operation}: declared {}", parameter.get("name").unwrap_or(&Value::Null)));
+                ch.push(format!(
+                    "{operation}: declared {}",
+                    parameter.get("name").unwrap_or(&Value::Null)
+                ));
             }
         }
         Kind::DropProse => {
@@ -404,7 +418,10 @@ fn synthesize_ids(spec: &mut Value, ch: &mut Vec<String>) {
             return;
         }
         let id = synthesized_id(method, path);
-        ch.push(format!("{} {path}: operationId {id}", method.to_uppercase()));
+        ch.push(format!(
+            "{} {path}: operationId {id}",
+            method.to_uppercase()
+        ));
         op.insert("operationId".into(), Value::String(id));
     });
 }
@@ -439,7 +456,11 @@ fn camel(s: &str) -> String {
         .collect()
 }
 
-fn rename_ops(spec: &mut Value, table: &BTreeMap<String, String>, ch: &mut Vec<String>) -> Result<()> {
+fn rename_ops(
+    spec: &mut Value,
+    table: &BTreeMap<String, String>,
+    ch: &mut Vec<String>,
+) -> Result<()> {
     for (key, new_id) in table {
         let (method, path) = split_key(key)?;
         let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
@@ -571,7 +592,10 @@ fn exclude_by_content(
         }
     });
     for (method, path, id) in gone {
-        if let Some(Value::Object(item)) = spec.pointer_mut(&format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"))) {
+        if let Some(Value::Object(item)) = spec.pointer_mut(&format!(
+            "/paths/{}",
+            path.replace('~', "~0").replace('/', "~1")
+        )) {
             item.remove(&method);
         }
         ch.push(format!("excluded {} {path} ({id})", method.to_uppercase()));
@@ -581,7 +605,11 @@ fn exclude_by_content(
             operation_id: id,
             why: format!(
                 "{} is {}",
-                if request { "request body" } else { "response body" },
+                if request {
+                    "request body"
+                } else {
+                    "response body"
+                },
                 types.join(" or ")
             ),
             replacement: replacement.to_owned(),
@@ -702,7 +730,11 @@ fn strip_prose(v: &mut Value, ctx: Ctx, n: &mut usize) {
                         // Each member of components is a map of names.
                         if let Value::Object(c) = x {
                             for (kind, names) in c.iter_mut() {
-                                let ctx = if kind == "responses" { Ctx::Responses } else { Ctx::Names };
+                                let ctx = if kind == "responses" {
+                                    Ctx::Responses
+                                } else {
+                                    Ctx::Names
+                                };
                                 strip_prose(names, ctx, n);
                             }
                         }
@@ -796,7 +828,11 @@ fn walk_schemas_mut(spec: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, 
     fn params(place: &str, v: &mut Value, f: &mut impl FnMut(&str, &mut Map<String, Value>)) {
         if let Some(Value::Array(ps)) = v.get_mut("parameters") {
             for p in ps {
-                let name = p.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let name = p
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 if let Some(s) = p.get_mut("schema") {
                     schema(&format!("{place} parameter {name}"), s, f);
                 }
@@ -875,7 +911,10 @@ fn drop_nonconforming(place: &str, s: &mut Map<String, Value>, ch: &mut Vec<Stri
         let before = values.len();
         values.retain(|v| conforms(&ty, nullable, v));
         if values.len() != before {
-            ch.push(format!("{place}: dropped {} enum values not of type {ty}", before - values.len()));
+            ch.push(format!(
+                "{place}: dropped {} enum values not of type {ty}",
+                before - values.len()
+            ));
         }
         if values.is_empty() {
             s.remove("enum");
@@ -941,7 +980,12 @@ fn response_schemas(spec: &Value) -> BTreeSet<String> {
                 if METHODS.contains(&m.as_str())
                     && let Some(r) = op.get("responses")
                 {
-                    for resp in r.as_object().into_iter().flatten().map(|(_, r)| resolve(spec, r)) {
+                    for resp in r
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, r)| resolve(spec, r))
+                    {
                         refs(resp, &mut todo);
                     }
                 }
@@ -1009,7 +1053,10 @@ fn nullable_collections(spec: &mut Value, ch: &mut Vec<String>) {
             let ty = p.get("type").and_then(Value::as_str);
             // A missing or null `$ref` property is already an `Option`; arrays and maps are not.
             let collection = matches!(ty, Some("array" | "object"));
-            if required.contains(name) || !collection || p.get("nullable") == Some(&Value::Bool(true)) {
+            if required.contains(name)
+                || !collection
+                || p.get("nullable") == Some(&Value::Bool(true))
+            {
                 continue;
             }
             p.insert("nullable".into(), Value::Bool(true));
@@ -1019,7 +1066,11 @@ fn nullable_collections(spec: &mut Value, ch: &mut Vec<String>) {
     summarise(ch, "properties made nullable");
 }
 
-fn overlay(spec: &mut Value, schemas: &BTreeMap<String, SchemaOverlay>, ch: &mut Vec<String>) -> Result<()> {
+fn overlay(
+    spec: &mut Value,
+    schemas: &BTreeMap<String, SchemaOverlay>,
+    ch: &mut Vec<String>,
+) -> Result<()> {
     for (name, o) in schemas {
         let at = ["components".to_owned(), "schemas".to_owned(), name.clone()];
         if get(spec, &at).is_none() {

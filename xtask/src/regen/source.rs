@@ -24,7 +24,10 @@ pub struct Fragment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A local folder or file, relative to the workspace root when inside it.
-    Path { path: String, git_ref: Option<String> },
+    Path {
+        path: String,
+        git_ref: Option<String>,
+    },
     /// Downloaded fragments of upstream at a git ref.
     Ref { git_ref: String, base_url: String },
 }
@@ -214,17 +217,23 @@ pub fn load_ref(git_ref: &str, base_url: &str) -> Result<Input> {
     };
     let makefile_url = format!("{base}/{git_ref}/api/Makefile");
     let makefile = get(&makefile_url)?;
-    let order = fragment_order_from_makefile(&makefile).with_context(|| format!("in {makefile_url}"))?;
+    let order =
+        fragment_order_from_makefile(&makefile).with_context(|| format!("in {makefile_url}"))?;
     let origin = Origin::Ref {
         git_ref: git_ref.to_owned(),
         base_url: base.to_owned(),
     };
-    assemble(&order, format!("{UPSTREAM_REPO}@{git_ref}"), origin, |name| {
-        let url = format!("{base}/{git_ref}/api/v4/source/{name}.yaml");
-        get(&url).with_context(|| {
-            format!("the fragment list does not match the ref: api/Makefile lists {name}.yaml")
-        })
-    })
+    assemble(
+        &order,
+        format!("{UPSTREAM_REPO}@{git_ref}"),
+        origin,
+        |name| {
+            let url = format!("{base}/{git_ref}/api/v4/source/{name}.yaml");
+            get(&url).with_context(|| {
+                format!("the fragment list does not match the ref: api/Makefile lists {name}.yaml")
+            })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -254,7 +263,13 @@ mod tests {
                 git_ref: "r".into(),
                 base_url: "u".into(),
             },
-            |n| Ok(if n == "a" { "1\n2\n".into() } else { "3\n4\n5".into() }),
+            |n| {
+                Ok(if n == "a" {
+                    "1\n2\n".into()
+                } else {
+                    "3\n4\n5".into()
+                })
+            },
         )
         .unwrap();
         assert_eq!(input.place(2), "a.yaml line 2");
