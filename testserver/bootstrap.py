@@ -196,8 +196,6 @@ def main():
                 old = json.load(f)
         except (OSError, ValueError):
             old = {}
-    if old.get("url") != url:
-        old = {}
 
     admin_tok, admin = ensure_admin(api)
     user = ensure_user(api, admin_tok, USER)

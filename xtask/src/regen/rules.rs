@@ -218,8 +218,9 @@ fn apply_one(
         }
         Kind::DropProse => {
             let mut n = 0;
+            let before = spec.clone();
             strip_prose(spec, Ctx::Doc, &mut n);
-            if n > 0 {
+            if *spec != before {
                 ch.push(format!("dropped {n} prose or extension values"));
             }
         }
@@ -1103,4 +1104,225 @@ fn overlay(
     }
     summarise(ch, "fields set");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each rule on a small fixture spec: what it changes, and that applying it again changes nothing.
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("fixture.yaml");
+
+    fn fixture() -> Value {
+        crate::regen::yaml::parse(FIXTURE).expect("fixture parses").0
+    }
+
+    fn rule(yaml: &str) -> Vec<Rule> {
+        parse_rules(yaml).expect("rule parses")
+    }
+
+    /// Applies `rules` once, checks a second application changes nothing, returns spec and outcome.
+    fn apply_twice(rules_yaml: &str) -> (Value, Outcome) {
+        let dir = std::env::temp_dir();
+        let rules = rule(rules_yaml);
+        let mut spec = fixture();
+        let first = apply(&mut spec, &rules, &dir).expect("first application");
+        let once = spec.clone();
+        let second = apply(&mut spec, &rules, &dir).expect("second application");
+        assert_eq!(spec, once, "rules are not idempotent: {rules_yaml}");
+        for (_, kind, _, changes) in &second.log {
+            let real: Vec<_> = changes.iter().filter(|c| !c.ends_with("not in this spec")).collect();
+            assert!(real.is_empty(), "{kind} changed something the second time: {real:?}");
+        }
+        (once, first)
+    }
+
+    fn at<'a>(v: &'a Value, p: &str) -> Option<&'a Value> {
+        v.pointer(p)
+    }
+
+    #[test]
+    fn every_rule_needs_a_one_line_reason() {
+        assert!(parse_rules("- rule: drop_prose\n  reason: \"\"\n").is_err());
+        assert!(parse_rules("- rule: drop_prose\n").is_err());
+        assert!(parse_rules("- rule: no_such_rule\n  reason: r\n").is_err());
+    }
+
+    #[test]
+    fn drop_prose_keeps_facts_and_property_names() {
+        let (s, out) = apply_twice("- {rule: drop_prose, reason: r}\n");
+        assert!(!out.log[0].3.is_empty());
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("prose"), "{text}");
+        assert!(!text.contains("x-logo") && !text.contains("x-tagGroups"));
+        assert!(at(&s, "/components/schemas/Team/properties/description").is_some());
+        assert_eq!(at(&s, "/components/schemas/Team/properties/description/example"), None);
+        assert_eq!(at(&s, "/info"), Some(&json!({"title": "Fixture", "version": "4.0.0"})));
+        // Responses keep the description OpenAPI requires, as the status's reason phrase.
+        assert_eq!(at(&s, "/paths/~1api~1v4~1files/post/responses/201/description"), Some(&json!("Created")));
+        assert_eq!(at(&s, "/components/responses/BadRequest/description"), Some(&json!("BadRequest")));
+    }
+
+    #[test]
+    fn move_fixes_a_misnamed_key_and_fails_when_neither_end_exists() {
+        let (s, _) = apply_twice(
+            "- {rule: move, reason: r, from: [paths, \"/api/v4/channels/{channel_id}/bookmarks\", post, body], to: [paths, \"/api/v4/channels/{channel_id}/bookmarks\", post, requestBody]}\n",
+        );
+        let op = at(&s, "/paths/~1api~1v4~1channels~1{channel_id}~1bookmarks/post").unwrap();
+        assert!(op.get("body").is_none() && op.get("requestBody").is_some());
+        let mut spec = fixture();
+        let bad = rule("- {rule: move, reason: r, from: [nope], to: [nada]}\n");
+        assert!(apply(&mut spec, &bad, Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn rename_operations_uses_the_table_and_skips_absent_operations() {
+        let (s, out) = apply_twice(
+            "- rule: rename_operations\n  reason: r\n  table:\n    DELETE /api/v4/posts/{post_id}/ack: DeleteAck\n    GET /nowhere: X\n",
+        );
+        assert_eq!(at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/operationId"), Some(&json!("DeleteAck")));
+        assert!(out.log[0].3.iter().any(|c| c.contains("SaveAck -> DeleteAck")));
+        assert!(out.log[0].3.iter().any(|c| c.contains("GET /nowhere: not in this spec")));
+    }
+
+    #[test]
+    fn synthesize_operation_ids_names_from_method_and_path() {
+        let (s, _) = apply_twice("- {rule: synthesize_operation_ids, reason: r}\n");
+        assert_eq!(at(&s, "/paths/~1api~1v4~1flag/get/operationId"), Some(&json!("GetFlag")));
+        assert_eq!(
+            synthesized_id("post", "/api/v4/content_flagging/post/{post_id}/flag"),
+            "PostContentFlaggingPostFlagByPostId"
+        );
+    }
+
+    #[test]
+    fn drop_nonconforming_values_keeps_values_of_the_declared_type() {
+        let (s, _) = apply_twice("- {rule: drop_nonconforming_values, reason: r}\n");
+        let state = at(&s, "/components/schemas/PluginStatus/properties/state").unwrap();
+        assert_eq!(state.get("enum"), Some(&json!([1])));
+        assert_eq!(state.get("default"), None);
+    }
+
+    #[test]
+    fn exclude_request_content_removes_multipart_operations_and_records_them() {
+        let (s, out) = apply_twice(
+            "- {rule: exclude_request_content, reason: r, content_types: [multipart/form-data], replacement: files}\n",
+        );
+        assert_eq!(at(&s, "/paths/~1api~1v4~1files"), None);
+        assert_eq!(out.excluded.len(), 1);
+        assert_eq!(out.excluded[0].operation_id, "UploadFile");
+        assert_eq!(out.excluded[0].replacement, "files");
+    }
+
+    #[test]
+    fn single_response_keeps_one_success_and_types_every_error() {
+        let (s, _) = apply_twice("- {rule: single_response, reason: r, error_schema: \"#/components/schemas/AppError\"}\n");
+        let responses = at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/responses").unwrap();
+        let codes: Vec<&String> = responses.as_object().unwrap().keys().collect();
+        assert_eq!(codes, ["201", "400", "404"], "the success with a body is kept");
+        for code in ["400", "404"] {
+            assert_eq!(
+                responses[code].pointer("/content/application~1json/schema/$ref"),
+                Some(&json!("#/components/schemas/AppError"))
+            );
+        }
+    }
+
+    #[test]
+    fn hoist_moves_an_inline_object_to_a_named_component() {
+        let (s, _) = apply_twice(
+            "- {rule: hoist, reason: r, at: [components, schemas, PluginManifest, properties, webapp], name: PluginManifestWebappBundle}\n",
+        );
+        assert_eq!(
+            at(&s, "/components/schemas/PluginManifest/properties/webapp"),
+            Some(&json!({"$ref": "#/components/schemas/PluginManifestWebappBundle"}))
+        );
+        assert!(at(&s, "/components/schemas/PluginManifestWebappBundle/properties/bundle_path").is_some());
+    }
+
+    #[test]
+    fn normalise_tags_merges_tags_differing_in_case() {
+        let (s, _) = apply_twice("- {rule: normalise_tags, reason: r}\n");
+        assert_eq!(at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/post/tags"), Some(&json!(["ldap"])));
+        assert_eq!(at(&s, "/tags").and_then(Value::as_array).map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn open_response_enums_opens_enums_of_response_schemas_only() {
+        let (s, _) = apply_twice("- {rule: open_response_enums, reason: r}\n");
+        let embed = "/components/schemas/Post/properties/metadata/properties/embeds/items/properties/type";
+        assert_eq!(at(&s, embed), Some(&json!({"type": "string"})));
+    }
+
+    #[test]
+    fn nullable_optional_collections_accepts_null_for_arrays_and_maps() {
+        let (s, _) = apply_twice("- {rule: nullable_optional_collections, reason: r}\n");
+        assert_eq!(at(&s, "/components/schemas/Post/properties/file_ids/nullable"), Some(&json!(true)));
+        assert_eq!(at(&s, "/components/schemas/Post/properties/props/nullable"), Some(&json!(true)));
+        assert_eq!(at(&s, "/components/schemas/Post/properties/hashtag/nullable"), None);
+    }
+
+    #[test]
+    fn overlay_sets_and_removes_fields_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("overlay-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("fields.yaml"),
+            "Post:\n  source: post.go\n  properties:\n    hashtags: {type: string}\n  remove: [hashtag]\nNew:\n  source: new.go\n  properties:\n    id: {type: string}\n",
+        )
+        .unwrap();
+        let rules = rule("- {rule: overlay, reason: r, file: fields.yaml}\n");
+        let mut spec = fixture();
+        apply(&mut spec, &rules, &dir).unwrap();
+        let once = spec.clone();
+        apply(&mut spec, &rules, &dir).unwrap();
+        assert_eq!(spec, once);
+        assert!(at(&spec, "/components/schemas/Post/properties/hashtags").is_some());
+        assert!(at(&spec, "/components/schemas/Post/properties/hashtag").is_none());
+        assert_eq!(at(&spec, "/components/schemas/New/properties/id"), Some(&json!({"type": "string"})));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn bearer_security_marks_all_but_public_operations() {
+        let (s, _) = apply_twice("- {rule: bearer_security, reason: r, scheme: bearerAuth, public: [GetPluginStatus]}\n");
+        assert_eq!(at(&s, "/paths/~1api~1v4~1plugins~1status/get/security"), Some(&json!([])));
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1files/post/security"),
+            Some(&json!([{"bearerAuth": []}]))
+        );
+    }
+
+    #[test]
+    fn operation_docs_gives_method_path_and_reference_link() {
+        let (s, _) = apply_twice("- {rule: operation_docs, reason: r, reference: \"https://ref/#/operations/\"}\n");
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1plugins~1status/get/description"),
+            Some(&json!("`GET /api/v4/plugins/status`\n\n[API reference](https://ref/#/operations/GetPluginStatus)"))
+        );
+    }
+
+    #[test]
+    fn add_parameter_declares_a_path_parameter_once() {
+        let (s, _) = apply_twice(
+            "- {rule: add_parameter, reason: r, operation: GET /api/v4/plugins/status, parameter: {name: x, in: query, schema: {type: string}}}\n",
+        );
+        assert_eq!(at(&s, "/paths/~1api~1v4~1plugins~1status/get/parameters/0/name"), Some(&json!("x")));
+    }
+
+    #[test]
+    fn the_projects_rules_are_idempotent_on_the_upstream_spec() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let upstream = root.join("../shared/mattermost-api/mattermost-openapi-v4.yaml");
+        let Ok(text) = std::fs::read_to_string(&upstream) else {
+            panic!("the upstream spec is expected at {}", upstream.display());
+        };
+        let rules = parse_rules(&std::fs::read_to_string(root.join("openapi/rules.yaml")).unwrap()).unwrap();
+        let mut spec = crate::regen::yaml::parse(&text).unwrap().0;
+        apply(&mut spec, &rules, &root.join("openapi")).unwrap();
+        let once = spec.clone();
+        apply(&mut spec, &rules, &root.join("openapi")).unwrap();
+        assert!(spec == once, "applying the project's rules to their own output changes it");
+    }
 }
