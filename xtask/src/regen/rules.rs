@@ -177,7 +177,12 @@ fn apply_one(
                 put(spec, to, v)?;
                 ch.push(format!("moved {} to {}", show(from), show(to)));
             } else if get(spec, to).is_none() {
-                bail!("nothing at {} (and nothing at {})", show(from), show(to));
+                let parent = |p: &[String]| p.split_last().map(|(_, rest)| rest.to_vec()).unwrap_or_default();
+                if get(spec, &parent(from)).is_none() && get(spec, &parent(to)).is_none() {
+                    ch.push(format!("{}: not in this spec", show(from)));
+                } else {
+                    bail!("nothing at {} (and nothing at {})", show(from), show(to));
+                }
             }
         }
         Kind::Remove { at } => {
@@ -272,7 +277,7 @@ fn apply_one(
                     put(spec, at, reference)?;
                     ch.push(format!("hoisted {} to {}", show(at), show(&target)));
                 }
-                None => bail!("nothing at {}", show(at)),
+                None => ch.push(format!("{}: not in this spec", show(at))),
             }
         }
         Kind::NormaliseTags => normalise_tags(spec, ch),
@@ -1067,11 +1072,38 @@ fn nullable_collections(spec: &mut Value, ch: &mut Vec<String>) {
     summarise(ch, "properties made nullable");
 }
 
+/// The component schemas a schema refers to.
+fn referenced_components(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(name) = m
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_owned());
+            }
+            m.values().for_each(|x| referenced_components(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| referenced_components(x, out)),
+        _ => {}
+    }
+}
+
 fn overlay(
     spec: &mut Value,
     schemas: &BTreeMap<String, SchemaOverlay>,
     ch: &mut Vec<String>,
 ) -> Result<()> {
+    // Components this spec has or the overlay adds: a field referring to anything else belongs to a
+    // newer spec than this one, and is left out (with a note) rather than left dangling.
+    let known: BTreeSet<String> = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.keys().cloned())
+        .chain(schemas.keys().cloned())
+        .collect();
     for (name, o) in schemas {
         let at = ["components".to_owned(), "schemas".to_owned(), name.clone()];
         if get(spec, &at).is_none() {
@@ -1093,6 +1125,12 @@ fn overlay(
             }
         }
         for (field, schema) in &o.properties {
+            let mut refs = Vec::new();
+            referenced_components(schema, &mut refs);
+            if let Some(missing) = refs.iter().find(|r| !known.contains(*r)) {
+                ch.push(format!("{name}.{field}: needs {missing}, not in this spec"));
+                continue;
+            }
             if props.get(field) != Some(schema) {
                 props.insert(field.clone(), schema.clone());
                 ch.push(format!("{name}.{field}: set ({})", o.source));
