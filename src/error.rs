@@ -189,44 +189,29 @@ fn header_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Turns the generated client's error into ours; `typed` handles a documented error reply.
-fn convert<E>(
-    e: progenitor_client::Error<E>,
-    typed: impl FnOnce(progenitor_client::ResponseValue<E>) -> Error,
-) -> Error {
-    use progenitor_client::Error as P;
-    match e {
-        P::ErrorResponse(rv) => typed(rv),
-        P::UnexpectedResponse(resp) => {
-            let body = resp
-                .extensions()
-                .get::<BufferedBody>()
-                .map(|b| b.0.clone())
-                .unwrap_or_default();
-            Error::from_reply(resp.status(), header_request_id(resp.headers()), body)
-        }
-        P::InvalidResponsePayload(body, source) => Error::Decode { body, source },
-        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-            Error::Transport(e)
-        }
-        P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
-    }
-}
-
-impl From<progenitor_client::Error<AppError>> for Error {
-    fn from(e: progenitor_client::Error<AppError>) -> Self {
-        convert(e, |rv| {
-            let status = rv.status();
-            let request_id = header_request_id(rv.headers());
-            Error::Api(Box::new(server_error(status, request_id, rv.into_inner())))
-        })
-    }
-}
-
+/// The generated operations declare no error responses (the `single_response` rule): every failure
+/// status arrives as `UnexpectedResponse`, with its body kept by the client's hooks, and is decoded
+/// here, as a Mattermost error when the body is one.
 impl From<progenitor_client::Error<()>> for Error {
     fn from(e: progenitor_client::Error<()>) -> Self {
-        convert(e, |rv| {
-            Error::from_reply(rv.status(), header_request_id(rv.headers()), Bytes::new())
-        })
+        use progenitor_client::Error as P;
+        match e {
+            P::ErrorResponse(rv) => {
+                Error::from_reply(rv.status(), header_request_id(rv.headers()), Bytes::new())
+            }
+            P::UnexpectedResponse(resp) => {
+                let body = resp
+                    .extensions()
+                    .get::<BufferedBody>()
+                    .map(|b| b.0.clone())
+                    .unwrap_or_default();
+                Error::from_reply(resp.status(), header_request_id(resp.headers()), body)
+            }
+            P::InvalidResponsePayload(body, source) => Error::Decode { body, source },
+            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+                Error::Transport(e)
+            }
+            P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
+        }
     }
 }

@@ -104,7 +104,7 @@ start_pg() {
         rm -rf "$PG_DATA"
         mkdir -p "$PG_DATA" "$PG_SOCK"
         chmod 700 "$PG_DATA"
-        is_root && chown -R postgres: "$PG_DIR"
+        if is_root; then chown -R postgres: "$PG_DIR"; fi
         as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C \
             --auth-local=trust --auth-host=scram-sha-256 >"$STATE/initdb.log" 2>&1 ||
             { cat "$STATE/initdb.log" >&2; die "initdb failed"; }
@@ -127,7 +127,7 @@ EOF
     else
         mkdir -p "$PG_SOCK"
         touch "$PG_LOG"
-        is_root && chown postgres: "$PG_SOCK" "$PG_LOG"
+        if is_root; then chown postgres: "$PG_SOCK" "$PG_LOG"; fi
         log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null ||
             { tail -n 30 "$PG_LOG" >&2; die "PostgreSQL did not start"; }
@@ -221,6 +221,10 @@ mm_pid() {
     esac
 }
 
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 ping_ok() {
     [ "$(curl --noproxy '*' -s -o /dev/null -m 5 -w '%{http_code}' "$MM_URL/api/v4/system/ping" 2>/dev/null)" = 200 ]
 }
@@ -312,7 +316,7 @@ start_mm() {
             return 0
         fi
     fi
-    if ! mm_pid >/dev/null && curl --noproxy '*' -s -o /dev/null -m 2 "$MM_URL/" 2>/dev/null; then
+    if ! mm_pid >/dev/null && port_in_use "$MM_PORT"; then
         die "something else is listening on 127.0.0.1:$MM_PORT (set MM_TEST_PORT to use another port)"
     fi
     if ! mm_pid >/dev/null; then
@@ -392,7 +396,7 @@ cmd_start() {
 cmd_stop() {
     stop_mm
     PG_BIN="$(find_pg_bin || true)"
-    [ -n "$PG_BIN" ] && stop_pg
+    if [ -n "$PG_BIN" ]; then stop_pg; fi
     log "stopped"
 }
 

@@ -56,8 +56,9 @@ pub enum Kind {
     },
     /// Remove operations by `METHOD /path`, each with where its replacement lives.
     ExcludeOperations { table: BTreeMap<String, String> },
-    /// Keep one 2xx response per operation; give every error response the `error_schema` body.
-    SingleResponse { error_schema: String },
+    /// Keep one 2xx response per operation, as the `2XX` range; drop error responses (decoded by
+    /// `matterapi::Error` from any status, JSON or not).
+    SingleResponse,
     /// Move an inline object schema to `components.schemas.<name>` and reference it.
     Hoist { at: Vec<String>, name: String },
     /// Tags differing only in case or spacing become one (lowercase, spaces kept).
@@ -152,7 +153,7 @@ impl serde::Serialize for KindName<'_> {
             Kind::ExcludeRequestContent { .. } => "exclude_request_content",
             Kind::ExcludeResponseContent { .. } => "exclude_response_content",
             Kind::ExcludeOperations { .. } => "exclude_operations",
-            Kind::SingleResponse { .. } => "single_response",
+            Kind::SingleResponse => "single_response",
             Kind::Hoist { .. } => "hoist",
             Kind::NormaliseTags => "normalise_tags",
             Kind::OpenResponseEnums => "open_response_enums",
@@ -177,7 +178,11 @@ fn apply_one(
                 put(spec, to, v)?;
                 ch.push(format!("moved {} to {}", show(from), show(to)));
             } else if get(spec, to).is_none() {
-                let parent = |p: &[String]| p.split_last().map(|(_, rest)| rest.to_vec()).unwrap_or_default();
+                let parent = |p: &[String]| {
+                    p.split_last()
+                        .map(|(_, rest)| rest.to_vec())
+                        .unwrap_or_default()
+                };
                 if get(spec, &parent(from)).is_none() && get(spec, &parent(to)).is_none() {
                     ch.push(format!("{}: not in this spec", show(from)));
                 } else {
@@ -262,7 +267,7 @@ fn apply_one(
             }
             drop_empty_paths(spec);
         }
-        Kind::SingleResponse { error_schema } => single_response(spec, error_schema, ch),
+        Kind::SingleResponse => single_response(spec, ch),
         Kind::Hoist { at, name } => {
             let target = vec!["components".into(), "schemas".into(), name.clone()];
             let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
@@ -489,11 +494,7 @@ fn is_error_code(code: &str) -> bool {
     code == "default" || code.starts_with('4') || code.starts_with('5')
 }
 
-fn single_response(spec: &mut Value, error_schema: &str, ch: &mut Vec<String>) {
-    let error_body = json!({
-        "description": "Error",
-        "content": { "application/json": { "schema": { "$ref": error_schema } } }
-    });
+fn single_response(spec: &mut Value, ch: &mut Vec<String>) {
     let resolved = spec.clone();
     for_each_op(spec, |method, path, op| {
         let Some(Value::Object(responses)) = op.get_mut("responses") else {
@@ -504,38 +505,47 @@ fn single_response(spec: &mut Value, error_schema: &str, ch: &mut Vec<String>) {
             .filter(|c| c.starts_with('2'))
             .cloned()
             .collect();
-        if success.len() > 1 {
-            let has_json = |code: &String| {
-                resolve(&resolved, &responses[code])
-                    .get("content")
-                    .and_then(Value::as_object)
-                    .is_some_and(|c| !c.is_empty())
-            };
-            let keep = success
-                .iter()
-                .find(|c| has_json(c))
-                .unwrap_or(&success[0])
-                .clone();
-            for c in success.iter().filter(|c| **c != keep) {
-                responses.remove(c);
+        let has_body = |code: &String| {
+            resolve(&resolved, &responses[code])
+                .get("content")
+                .and_then(Value::as_object)
+                .is_some_and(|c| !c.is_empty())
+        };
+        // The success with a body, else the first; as the 2XX range (the server answers 200 where
+        // the spec says 201, and the reverse).
+        let keep = success
+            .iter()
+            .find(|c| has_body(c))
+            .or(success.first())
+            .cloned();
+        let errors: Vec<String> = responses
+            .keys()
+            .filter(|c| is_error_code(c))
+            .cloned()
+            .collect();
+        let before = responses.len();
+        let kept = keep.and_then(|k| responses.remove(&k).map(|v| (k, v)));
+        responses.retain(|c, _| !(c.starts_with('2') || is_error_code(c)));
+        if let Some((code, mut v)) = kept.clone() {
+            if let Value::Object(r) = &mut v
+                && r.contains_key("description")
+            {
+                r.insert("description".into(), Value::String(reason_phrase("2XX")));
             }
+            responses.insert("2XX".into(), v);
+            if code != "2XX" {
+                ch.push(format!(
+                    "{} {path}: {code} of [{}] kept as 2XX, {} error responses dropped",
+                    method.to_uppercase(),
+                    success.join(", "),
+                    errors.len()
+                ));
+            }
+        } else if responses.len() != before {
             ch.push(format!(
-                "{} {path}: kept {keep} of {}",
+                "{} {path}: {} error responses dropped",
                 method.to_uppercase(),
-                success.join(", ")
-            ));
-        }
-        let mut changed = 0;
-        for (code, resp) in responses.iter_mut() {
-            if is_error_code(code) && *resp != error_body {
-                *resp = error_body.clone();
-                changed += 1;
-            }
-        }
-        if changed > 0 {
-            ch.push(format!(
-                "{} {path}: {changed} error responses -> AppError",
-                method.to_uppercase()
+                errors.len()
             ));
         }
     });
@@ -761,6 +771,9 @@ fn strip_prose(v: &mut Value, ctx: Ctx, n: &mut usize) {
 /// The text a response object must carry (OpenAPI requires a description): the status's reason
 /// phrase, or the component's name.
 fn reason_phrase(code: &str) -> String {
+    if code == "2XX" {
+        return "Success".to_owned();
+    }
     code.parse::<u16>()
         .ok()
         .and_then(|c| reqwest_free_reason(c).map(str::to_owned))
@@ -1153,7 +1166,9 @@ mod tests {
     const FIXTURE: &str = include_str!("fixture.yaml");
 
     fn fixture() -> Value {
-        crate::regen::yaml::parse(FIXTURE).expect("fixture parses").0
+        crate::regen::yaml::parse(FIXTURE)
+            .expect("fixture parses")
+            .0
     }
 
     fn rule(yaml: &str) -> Vec<Rule> {
@@ -1170,8 +1185,14 @@ mod tests {
         let second = apply(&mut spec, &rules, &dir).expect("second application");
         assert_eq!(spec, once, "rules are not idempotent: {rules_yaml}");
         for (_, kind, _, changes) in &second.log {
-            let real: Vec<_> = changes.iter().filter(|c| !c.ends_with("not in this spec")).collect();
-            assert!(real.is_empty(), "{kind} changed something the second time: {real:?}");
+            let real: Vec<_> = changes
+                .iter()
+                .filter(|c| !c.ends_with("not in this spec"))
+                .collect();
+            assert!(
+                real.is_empty(),
+                "{kind} changed something the second time: {real:?}"
+            );
         }
         (once, first)
     }
@@ -1195,11 +1216,26 @@ mod tests {
         assert!(!text.contains("prose"), "{text}");
         assert!(!text.contains("x-logo") && !text.contains("x-tagGroups"));
         assert!(at(&s, "/components/schemas/Team/properties/description").is_some());
-        assert_eq!(at(&s, "/components/schemas/Team/properties/description/example"), None);
-        assert_eq!(at(&s, "/info"), Some(&json!({"title": "Fixture", "version": "4.0.0"})));
+        assert_eq!(
+            at(
+                &s,
+                "/components/schemas/Team/properties/description/example"
+            ),
+            None
+        );
+        assert_eq!(
+            at(&s, "/info"),
+            Some(&json!({"title": "Fixture", "version": "4.0.0"}))
+        );
         // Responses keep the description OpenAPI requires, as the status's reason phrase.
-        assert_eq!(at(&s, "/paths/~1api~1v4~1files/post/responses/201/description"), Some(&json!("Created")));
-        assert_eq!(at(&s, "/components/responses/BadRequest/description"), Some(&json!("BadRequest")));
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1files/post/responses/201/description"),
+            Some(&json!("Created"))
+        );
+        assert_eq!(
+            at(&s, "/components/responses/BadRequest/description"),
+            Some(&json!("BadRequest"))
+        );
     }
 
     #[test]
@@ -1207,7 +1243,11 @@ mod tests {
         let (s, _) = apply_twice(
             "- {rule: move, reason: r, from: [paths, \"/api/v4/channels/{channel_id}/bookmarks\", post, body], to: [paths, \"/api/v4/channels/{channel_id}/bookmarks\", post, requestBody]}\n",
         );
-        let op = at(&s, "/paths/~1api~1v4~1channels~1{channel_id}~1bookmarks/post").unwrap();
+        let op = at(
+            &s,
+            "/paths/~1api~1v4~1channels~1{channel_id}~1bookmarks/post",
+        )
+        .unwrap();
         assert!(op.get("body").is_none() && op.get("requestBody").is_some());
         let mut spec = fixture();
         let bad = rule("- {rule: move, reason: r, from: [nope], to: [nada]}\n");
@@ -1219,15 +1259,34 @@ mod tests {
         let (s, out) = apply_twice(
             "- rule: rename_operations\n  reason: r\n  table:\n    DELETE /api/v4/posts/{post_id}/ack: DeleteAck\n    GET /nowhere: X\n",
         );
-        assert_eq!(at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/operationId"), Some(&json!("DeleteAck")));
-        assert!(out.log[0].3.iter().any(|c| c.contains("SaveAck -> DeleteAck")));
-        assert!(out.log[0].3.iter().any(|c| c.contains("GET /nowhere: not in this spec")));
+        assert_eq!(
+            at(
+                &s,
+                "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/operationId"
+            ),
+            Some(&json!("DeleteAck"))
+        );
+        assert!(
+            out.log[0]
+                .3
+                .iter()
+                .any(|c| c.contains("SaveAck -> DeleteAck"))
+        );
+        assert!(
+            out.log[0]
+                .3
+                .iter()
+                .any(|c| c.contains("GET /nowhere: not in this spec"))
+        );
     }
 
     #[test]
     fn synthesize_operation_ids_names_from_method_and_path() {
         let (s, _) = apply_twice("- {rule: synthesize_operation_ids, reason: r}\n");
-        assert_eq!(at(&s, "/paths/~1api~1v4~1flag/get/operationId"), Some(&json!("GetFlag")));
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1flag/get/operationId"),
+            Some(&json!("GetFlag"))
+        );
         assert_eq!(
             synthesized_id("post", "/api/v4/content_flagging/post/{post_id}/flag"),
             "PostContentFlaggingPostFlagByPostId"
@@ -1254,17 +1313,18 @@ mod tests {
     }
 
     #[test]
-    fn single_response_keeps_one_success_and_types_every_error() {
-        let (s, _) = apply_twice("- {rule: single_response, reason: r, error_schema: \"#/components/schemas/AppError\"}\n");
-        let responses = at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/responses").unwrap();
-        let codes: Vec<&String> = responses.as_object().unwrap().keys().collect();
-        assert_eq!(codes, ["201", "400", "404"], "the success with a body is kept");
-        for code in ["400", "404"] {
-            assert_eq!(
-                responses[code].pointer("/content/application~1json/schema/$ref"),
-                Some(&json!("#/components/schemas/AppError"))
-            );
-        }
+    fn single_response_keeps_one_success_as_a_range_and_drops_errors() {
+        let (s, _) = apply_twice("- {rule: single_response, reason: r}\n");
+        let responses = at(
+            &s,
+            "/paths/~1api~1v4~1posts~1{post_id}~1ack/delete/responses",
+        )
+        .unwrap();
+        assert_eq!(
+            responses,
+            &json!({"2XX": {"description": "Success", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Post"}}}}}),
+            "the success with a body is kept, as 2XX"
+        );
     }
 
     #[test]
@@ -1276,29 +1336,51 @@ mod tests {
             at(&s, "/components/schemas/PluginManifest/properties/webapp"),
             Some(&json!({"$ref": "#/components/schemas/PluginManifestWebappBundle"}))
         );
-        assert!(at(&s, "/components/schemas/PluginManifestWebappBundle/properties/bundle_path").is_some());
+        assert!(
+            at(
+                &s,
+                "/components/schemas/PluginManifestWebappBundle/properties/bundle_path"
+            )
+            .is_some()
+        );
     }
 
     #[test]
     fn normalise_tags_merges_tags_differing_in_case() {
         let (s, _) = apply_twice("- {rule: normalise_tags, reason: r}\n");
-        assert_eq!(at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/post/tags"), Some(&json!(["ldap"])));
-        assert_eq!(at(&s, "/tags").and_then(Value::as_array).map(Vec::len), Some(1));
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1posts~1{post_id}~1ack/post/tags"),
+            Some(&json!(["ldap"]))
+        );
+        assert_eq!(
+            at(&s, "/tags").and_then(Value::as_array).map(Vec::len),
+            Some(1)
+        );
     }
 
     #[test]
     fn open_response_enums_opens_enums_of_response_schemas_only() {
         let (s, _) = apply_twice("- {rule: open_response_enums, reason: r}\n");
-        let embed = "/components/schemas/Post/properties/metadata/properties/embeds/items/properties/type";
+        let embed =
+            "/components/schemas/Post/properties/metadata/properties/embeds/items/properties/type";
         assert_eq!(at(&s, embed), Some(&json!({"type": "string"})));
     }
 
     #[test]
     fn nullable_optional_collections_accepts_null_for_arrays_and_maps() {
         let (s, _) = apply_twice("- {rule: nullable_optional_collections, reason: r}\n");
-        assert_eq!(at(&s, "/components/schemas/Post/properties/file_ids/nullable"), Some(&json!(true)));
-        assert_eq!(at(&s, "/components/schemas/Post/properties/props/nullable"), Some(&json!(true)));
-        assert_eq!(at(&s, "/components/schemas/Post/properties/hashtag/nullable"), None);
+        assert_eq!(
+            at(&s, "/components/schemas/Post/properties/file_ids/nullable"),
+            Some(&json!(true))
+        );
+        assert_eq!(
+            at(&s, "/components/schemas/Post/properties/props/nullable"),
+            Some(&json!(true))
+        );
+        assert_eq!(
+            at(&s, "/components/schemas/Post/properties/hashtag/nullable"),
+            None
+        );
     }
 
     #[test]
@@ -1318,14 +1400,22 @@ mod tests {
         assert_eq!(spec, once);
         assert!(at(&spec, "/components/schemas/Post/properties/hashtags").is_some());
         assert!(at(&spec, "/components/schemas/Post/properties/hashtag").is_none());
-        assert_eq!(at(&spec, "/components/schemas/New/properties/id"), Some(&json!({"type": "string"})));
+        assert_eq!(
+            at(&spec, "/components/schemas/New/properties/id"),
+            Some(&json!({"type": "string"}))
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn bearer_security_marks_all_but_public_operations() {
-        let (s, _) = apply_twice("- {rule: bearer_security, reason: r, scheme: bearerAuth, public: [GetPluginStatus]}\n");
-        assert_eq!(at(&s, "/paths/~1api~1v4~1plugins~1status/get/security"), Some(&json!([])));
+        let (s, _) = apply_twice(
+            "- {rule: bearer_security, reason: r, scheme: bearerAuth, public: [GetPluginStatus]}\n",
+        );
+        assert_eq!(
+            at(&s, "/paths/~1api~1v4~1plugins~1status/get/security"),
+            Some(&json!([]))
+        );
         assert_eq!(
             at(&s, "/paths/~1api~1v4~1files/post/security"),
             Some(&json!([{"bearerAuth": []}]))
@@ -1334,10 +1424,14 @@ mod tests {
 
     #[test]
     fn operation_docs_gives_method_path_and_reference_link() {
-        let (s, _) = apply_twice("- {rule: operation_docs, reason: r, reference: \"https://ref/#/operations/\"}\n");
+        let (s, _) = apply_twice(
+            "- {rule: operation_docs, reason: r, reference: \"https://ref/#/operations/\"}\n",
+        );
         assert_eq!(
             at(&s, "/paths/~1api~1v4~1plugins~1status/get/description"),
-            Some(&json!("`GET /api/v4/plugins/status`\n\n[API reference](https://ref/#/operations/GetPluginStatus)"))
+            Some(&json!(
+                "`GET /api/v4/plugins/status`\n\n[API reference](https://ref/#/operations/GetPluginStatus)"
+            ))
         );
     }
 
@@ -1346,7 +1440,13 @@ mod tests {
         let (s, _) = apply_twice(
             "- {rule: add_parameter, reason: r, operation: GET /api/v4/plugins/status, parameter: {name: x, in: query, schema: {type: string}}}\n",
         );
-        assert_eq!(at(&s, "/paths/~1api~1v4~1plugins~1status/get/parameters/0/name"), Some(&json!("x")));
+        assert_eq!(
+            at(
+                &s,
+                "/paths/~1api~1v4~1plugins~1status/get/parameters/0/name"
+            ),
+            Some(&json!("x"))
+        );
     }
 
     #[test]
@@ -1356,11 +1456,15 @@ mod tests {
         let Ok(text) = std::fs::read_to_string(&upstream) else {
             panic!("the upstream spec is expected at {}", upstream.display());
         };
-        let rules = parse_rules(&std::fs::read_to_string(root.join("openapi/rules.yaml")).unwrap()).unwrap();
+        let rules = parse_rules(&std::fs::read_to_string(root.join("openapi/rules.yaml")).unwrap())
+            .unwrap();
         let mut spec = crate::regen::yaml::parse(&text).unwrap().0;
         apply(&mut spec, &rules, &root.join("openapi")).unwrap();
         let once = spec.clone();
         apply(&mut spec, &rules, &root.join("openapi")).unwrap();
-        assert!(spec == once, "applying the project's rules to their own output changes it");
+        assert!(
+            spec == once,
+            "applying the project's rules to their own output changes it"
+        );
     }
 }

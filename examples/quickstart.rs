@@ -1,0 +1,132 @@
+//! Quickstart: who am I, my teams and their channels, and a message posted.
+//!
+//! Connection from the environment: `MM_URL` with `MM_TOKEN` (a personal access, bot or session
+//! token) or `MM_LOGIN_ID` + `MM_PASSWORD`; without them, the local test server's connection file
+//! (`target/testserver/connection.json`, written by `cargo xtask server start`). `MM_CHANNEL` names
+//! the channel to post in (default: the first team's `town-square`).
+//!
+//! ```sh
+//! cargo xtask server start && cargo run --example quickstart
+//! ```
+
+use anyhow::{Context, Result, bail};
+use matterapi::{Client, types};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let client = connect().await?;
+
+    let me = client.get_user().user_id("me").send().await?;
+    println!(
+        "I am {} ({}), roles: {}",
+        me.username.as_deref().unwrap_or("?"),
+        me.id.as_deref().unwrap_or("?"),
+        me.roles.as_deref().unwrap_or("")
+    );
+
+    let teams = client.get_teams_for_user().user_id("me").send().await?;
+    let mut town_square = None;
+    for team in teams.iter() {
+        let team_id = team.id.clone().unwrap_or_default();
+        println!("team {} ({team_id})", team.name.as_deref().unwrap_or("?"));
+        let channels = client
+            .get_channels_for_team_for_user()
+            .user_id("me")
+            .team_id(&team_id)
+            .send()
+            .await?;
+        for ch in channels.iter() {
+            println!(
+                "  {} {} ({})",
+                ch.type_.as_deref().unwrap_or("?"),
+                ch.name.as_deref().unwrap_or("?"),
+                ch.id.as_deref().unwrap_or("?")
+            );
+        }
+        let wanted = std::env::var("MM_CHANNEL").unwrap_or_else(|_| "town-square".into());
+        if town_square.is_none() {
+            town_square = channels
+                .iter()
+                .find(|c| c.name.as_deref() == Some(wanted.as_str()))
+                .and_then(|c| c.id.clone());
+        }
+    }
+
+    let Some(channel_id) = town_square else {
+        bail!("no channel to post in: join a team first, or set MM_CHANNEL");
+    };
+    let post = client
+        .create_post()
+        .body(types::CreatePostBody {
+            channel_id,
+            message: "Hello from matterapi's quickstart".into(),
+            file_ids: vec![],
+            metadata: None,
+            props: Default::default(),
+            root_id: None,
+        })
+        .send()
+        .await?;
+    println!(
+        "posted {} at {}",
+        post.id.as_deref().unwrap_or("?"),
+        post.create_at.unwrap_or(0)
+    );
+    Ok(())
+}
+
+async fn connect() -> Result<Client> {
+    if let Ok(url) = std::env::var("MM_URL") {
+        if let Ok(token) = std::env::var("MM_TOKEN") {
+            return Ok(Client::with_token(url, token)?);
+        }
+        let login_id =
+            std::env::var("MM_LOGIN_ID").context("MM_URL needs MM_TOKEN or MM_LOGIN_ID")?;
+        let password = std::env::var("MM_PASSWORD").context("MM_LOGIN_ID needs MM_PASSWORD")?;
+        return login(&url, &login_id, &password).await;
+    }
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/testserver/connection.json"
+    );
+    let text = std::fs::read_to_string(file).with_context(|| {
+        format!(
+            "no MM_URL and no test server connection file at {file}: run `cargo xtask server start`"
+        )
+    })?;
+    let conn: serde_json::Value = serde_json::from_str(&text)?;
+    let url = conn["url"].as_str().context("connection file: no url")?;
+    let user = &conn["user"];
+    login(
+        url,
+        user["username"]
+            .as_str()
+            .context("connection file: no user")?,
+        user["password"]
+            .as_str()
+            .context("connection file: no password")?,
+    )
+    .await
+}
+
+/// Logs in with the generated `login` operation: the session token comes in the `Token` header.
+async fn login(url: &str, login_id: &str, password: &str) -> Result<Client> {
+    let client = Client::builder(url).build()?;
+    let reply = client
+        .login()
+        .body(types::LoginBody {
+            login_id: Some(login_id.into()),
+            password: Some(password.into()),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .map_err(matterapi::Error::from)?;
+    let token = reply
+        .headers()
+        .get("token")
+        .and_then(|v| v.to_str().ok())
+        .context("the login reply has no Token header")?;
+    client.set_token(token);
+    Ok(client)
+}
