@@ -19,7 +19,10 @@ fn run() -> Result<()> {
     let root = workspace_root();
     match args.first().map(String::as_str) {
         Some("regen") => regen::run(&regen::parse_args(&args[1..], root)?),
-        _ => bail!("usage: cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check]"),
+        Some("server") => server(&root, &args[1..]),
+        _ => bail!(
+            "usage:\n  cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]\n  cargo xtask server start|stop|status|reset|env"
+        ),
     }
 }
 
@@ -27,4 +30,18 @@ fn run() -> Result<()> {
 fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// `cargo xtask server ...`: the Mattermost test server, run by `testserver/server.sh`.
+fn server(root: &std::path::Path, args: &[String]) -> Result<()> {
+    let status = std::process::Command::new("bash")
+        .arg(root.join("testserver/server.sh"))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run testserver/server.sh: {e}"))?;
+    if !status.success() {
+        bail!("testserver/server.sh {} failed ({status})", args.join(" "));
+    }
+    Ok(())
 }
