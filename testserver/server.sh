@@ -36,7 +36,7 @@ FILES_DIR="$STATE/files"
 CONFIG_JSON="$STATE/config.json"
 CONN_JSON="$STATE/connection.json"
 PID_FILE="$STATE/mattermost.pid"
-KEY_FILE="$STATE/mattermost.key"   # cache key of the binary the running server was started from
+KEY_FILE="$STATE/mattermost.key"   # cache key + port the running server was started with
 
 log() { printf '[testserver] %s\n' "$*" >&2; }
 die() { printf '[testserver] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -304,23 +304,34 @@ prepare_run_dir() {
 }
 
 start_mm() {
-    local key bdir pid t0 deadline
+    local key bdir pid t0 deadline want
     key="$(cache_key)"
     bdir="$BIN_ROOT/$key"
+    want="$key port=$MM_PORT"
+    t0="$(now)"
     if pid="$(mm_pid)"; then
-        if [ "$(cat "$KEY_FILE" 2>/dev/null || true)" != "$key" ]; then
-            log "running server is from an older build; restarting it"
+        if [ "$(cat "$KEY_FILE" 2>/dev/null || true)" != "$want" ]; then
+            case "$(cat "$KEY_FILE" 2>/dev/null || true)" in
+                *" port=$MM_PORT") ;;
+                *) if port_in_use "$MM_PORT"; then
+                       die "something else is listening on 127.0.0.1:$MM_PORT (set MM_TEST_PORT to use another port)"
+                   fi ;;
+            esac
+            log "running server is from another build or port; restarting it"
             stop_mm
         elif ping_ok; then
             log "Mattermost already running (pid $pid) at $MM_URL"
             return 0
+        else
+            log "Mattermost process $pid exists but does not answer yet; waiting for it"
         fi
     fi
-    if ! mm_pid >/dev/null && port_in_use "$MM_PORT"; then
-        die "something else is listening on 127.0.0.1:$MM_PORT (set MM_TEST_PORT to use another port)"
-    fi
     if ! mm_pid >/dev/null; then
+        if port_in_use "$MM_PORT"; then
+            die "something else is listening on 127.0.0.1:$MM_PORT (set MM_TEST_PORT to use another port)"
+        fi
         prepare_run_dir "$bdir"
+        if [ -f "$LOG_DIR/server.out" ]; then mv -f "$LOG_DIR/server.out" "$LOG_DIR/server.out.prev"; fi
         log "starting Mattermost on $MM_URL"
         t0="$(now)"
         (
@@ -329,24 +340,22 @@ start_mm() {
             exec setsid "$bdir/mattermost" server </dev/null >>"$LOG_DIR/server.out" 2>&1
         ) &
         echo $! >"$PID_FILE"
-        echo "$key" >"$KEY_FILE"
-    else
-        t0="$(now)"
+        echo "$want" >"$KEY_FILE"
     fi
     pid="$(cat "$PID_FILE")"
     deadline=$(($(date +%s) + START_TIMEOUT))
     until ping_ok; do
         if ! kill -0 "$pid" 2>/dev/null; then
-            log "Mattermost exited during start-up; last log lines:"
-            tail -n 40 "$LOG_DIR/server.out" >&2 || true
-            tail -n 20 "$LOG_DIR/mattermost.log" >&2 2>/dev/null || true
-            rm -f "$PID_FILE"
+            log "Mattermost exited during start-up; last log lines ($LOG_DIR):"
+            tail -n 15 "$LOG_DIR/mattermost.log" >&2 2>/dev/null || true
+            tail -n 15 "$LOG_DIR/server.out" >&2 || true
+            rm -f "$PID_FILE" "$KEY_FILE"
             exit 1
         fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
-            log "Mattermost not ready after ${START_TIMEOUT}s; last log lines:"
-            tail -n 40 "$LOG_DIR/mattermost.log" >&2 2>/dev/null || true
-            tail -n 20 "$LOG_DIR/server.out" >&2 || true
+            log "Mattermost not ready after ${START_TIMEOUT}s (still running as pid $pid; '$0 stop' ends it); last log lines ($LOG_DIR):"
+            tail -n 30 "$LOG_DIR/mattermost.log" >&2 2>/dev/null || true
+            tail -n 10 "$LOG_DIR/server.out" >&2 || true
             exit 1
         fi
         sleep 0.5

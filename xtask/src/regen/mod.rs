@@ -272,12 +272,18 @@ fn parse(input: &Input) -> Result<(Value, Vec<yaml::Duplicate>)> {
             .location()
             .map(|l| format!("{} column {}", input.place(l.line()), l.column()))
             .unwrap_or_else(|| input.label.clone());
-        anyhow::anyhow!("invalid YAML at {place}: {e}")
+        // serde_yaml's own position counts lines of the assembled text: say only the fragment's.
+        let message = e.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        anyhow::anyhow!("invalid YAML at {place}: {message}")
     })
 }
 
-/// `path` relative to `root` when it lies inside the root's parent tree, else as given. Never an
-/// absolute path in a committed file.
+/// `path` relative to `root` (with `..` as needed): never an absolute path in a committed file.
 fn relative_to(root: &Path, path: &Path) -> String {
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (root, path) = (abs(root), abs(path));
@@ -300,6 +306,11 @@ fn relative_to(root: &Path, path: &Path) -> String {
     out.to_string_lossy().into_owned()
 }
 
+/// A TOML string literal.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
 fn source_toml(input: &Input, rules_sha: &str) -> String {
     let mut t = String::from(
         "# Written by `cargo xtask regen`: where openapi/mattermost-v4.json comes from.\n\n",
@@ -312,9 +323,9 @@ fn source_toml(input: &Input, rules_sha: &str) -> String {
     match &input.origin {
         Origin::Path { path, git_ref } => {
             if let Some(r) = git_ref {
-                t.push_str(&format!("ref = \"{r}\"\n"));
+                t.push_str(&format!("ref = {}\n", q(r)));
             }
-            t.push_str(&format!("\n[input]\nkind = \"path\"\npath = \"{path}\"\n"));
+            t.push_str(&format!("\n[input]\nkind = \"path\"\npath = {}\n", q(path)));
         }
         Origin::Ref { git_ref, base_url } => {
             t.push_str(&format!(

@@ -55,7 +55,7 @@ pub fn operations(spec: &Value) -> BTreeMap<String, OpShape> {
                         } else {
                             ""
                         },
-                        p.get("schema").map(|s| type_name(s)).unwrap_or_default()
+                        p.get("schema").map(type_name).unwrap_or_default()
                     )
                 })
                 .collect();
