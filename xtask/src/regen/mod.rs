@@ -285,17 +285,15 @@ fn parse(input: &Input) -> Result<(Value, Vec<yaml::Duplicate>)> {
 
 /// `path` relative to `root` (with `..` as needed): never an absolute path in a committed file.
 fn relative_to(root: &Path, path: &Path) -> String {
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let abs = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
     let (root, path) = (abs(root), abs(path));
     let r: Vec<Component> = root.components().collect();
     let p: Vec<Component> = path.components().collect();
     let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
-    if common <= 1 {
-        return path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-    }
     let mut out = PathBuf::new();
     for _ in common..r.len() {
         out.push("..");
