@@ -36,6 +36,8 @@ pub enum Kind {
     Set { at: Vec<String>, value: Value },
     /// Declare a parameter an operation (`METHOD /path`) uses but does not declare.
     AddParameter { operation: String, parameter: Value },
+    /// The success reply's JSON schema of operations (`METHOD /path`), as the server sends it.
+    ResponseSchemas { table: BTreeMap<String, Value> },
     /// Drop every description, summary, example and `x-` extension; keep the facts.
     DropProse,
     /// Give operations without an operationId one made from method and path.
@@ -145,6 +147,7 @@ impl serde::Serialize for KindName<'_> {
             Kind::Move { .. } => "move",
             Kind::Remove { .. } => "remove",
             Kind::AddParameter { .. } => "add_parameter",
+            Kind::ResponseSchemas { .. } => "response_schemas",
             Kind::Set { .. } => "set",
             Kind::DropProse => "drop_prose",
             Kind::SynthesizeOperationIds => "synthesize_operation_ids",
@@ -224,6 +227,39 @@ fn apply_one(
                     "{operation}: declared {}",
                     parameter.get("name").unwrap_or(&Value::Null)
                 ));
+            }
+        }
+        Kind::ResponseSchemas { table } => {
+            for (key, schema) in table {
+                let (method, path) = split_key(key)?;
+                let op = vec!["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+                if get(spec, &op).is_none() {
+                    ch.push(format!("{key}: not in this spec"));
+                    continue;
+                }
+                let Some(Value::Object(responses)) =
+                    get(spec, &[op.clone(), vec!["responses".into()]].concat())
+                else {
+                    bail!("{key} has no responses");
+                };
+                let Some(code) = responses.keys().find(|c| c.starts_with('2')).cloned() else {
+                    bail!("{key} has no success response");
+                };
+                let at = [
+                    op,
+                    vec![
+                        "responses".into(),
+                        code,
+                        "content".into(),
+                        "application/json".into(),
+                        "schema".into(),
+                    ],
+                ]
+                .concat();
+                if get(spec, &at) != Some(schema) {
+                    put(spec, &at, schema.clone())?;
+                    ch.push(format!("{key}: success schema set"));
+                }
             }
         }
         Kind::DropProse => {
@@ -1432,6 +1468,26 @@ mod tests {
             Some(&json!(
                 "`GET /api/v4/plugins/status`\n\n[API reference](https://ref/#/operations/GetPluginStatus)"
             ))
+        );
+    }
+
+    #[test]
+    fn response_schemas_sets_the_success_schema_as_the_server_sends_it() {
+        let (s, out) = apply_twice(
+            "- rule: response_schemas\n  reason: r\n  table:\n    GET /api/v4/plugins/status: {type: array, items: {$ref: \"#/components/schemas/PluginStatus\"}}\n    GET /nowhere: {}\n",
+        );
+        assert_eq!(
+            at(
+                &s,
+                "/paths/~1api~1v4~1plugins~1status/get/responses/200/content/application~1json/schema/type"
+            ),
+            Some(&json!("array"))
+        );
+        assert!(
+            out.log[0]
+                .3
+                .iter()
+                .any(|c| c == "GET /nowhere: not in this spec")
         );
     }
 

@@ -1,0 +1,135 @@
+//! Shared test support: the live Mattermost test server's connection details.
+//!
+//! The live suite runs when `MATTERAPI_TEST_CONNECTION` names a connection file, or the default one
+//! (`target/testserver/connection.json`, written by `cargo xtask server start`) exists. In CI
+//! (`CI=true`) it is required: a missing server fails the test instead of skipping it.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// One account of the test server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub user_id: String,
+}
+
+/// The team the bootstrap made.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+}
+
+/// The channels the bootstrap made.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Channels {
+    pub town_square: String,
+    pub public: String,
+    pub private: String,
+}
+
+/// `target/testserver/connection.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Connection {
+    pub url: String,
+    pub admin: Account,
+    pub user: Account,
+    pub user2: Account,
+    pub mfa_user: Account,
+    pub bot: Account,
+    pub team: Team,
+    pub channels: Channels,
+    pub server_version: String,
+}
+
+fn connection_file() -> PathBuf {
+    std::env::var_os("MATTERAPI_TEST_CONNECTION")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/testserver/connection.json")
+        })
+}
+
+/// The live server's connection, or `None` (with a note) when there is none and this is not CI.
+pub fn live() -> Option<Connection> {
+    let file = connection_file();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Some(
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("invalid connection file {}: {e}", file.display())),
+        ),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "CI requires the live test server, but {} cannot be read: {e} (run `cargo xtask server start`)",
+            file.display()
+        ),
+        Err(_) => {
+            eprintln!(
+                "skipping: no live test server ({} missing; run `cargo xtask server start`)",
+                file.display()
+            );
+            None
+        }
+    }
+}
+
+/// A client authenticated with `token`.
+pub fn client(conn: &Connection, token: &str) -> matterapi::Client {
+    matterapi::Client::with_token(conn.url.as_str(), token).expect("client")
+}
+
+/// Logs in with login id and password (and an MFA code), returning a client holding the session
+/// token from the `Token` reply header.
+pub async fn login(
+    conn: &Connection,
+    login_id: &str,
+    password: &str,
+    mfa: Option<String>,
+) -> Result<matterapi::Client, matterapi::Error> {
+    let client = matterapi::Client::builder(conn.url.as_str()).build()?;
+    let reply = client
+        .login()
+        .body(matterapi::types::LoginBody {
+            login_id: Some(login_id.into()),
+            password: Some(password.into()),
+            token: mfa,
+            ..Default::default()
+        })
+        .send()
+        .await?;
+    let token = reply
+        .headers()
+        .get("token")
+        .and_then(|v| v.to_str().ok())
+        .expect("the login reply carries a Token header")
+        .to_owned();
+    client.set_token(token);
+    Ok(client)
+}
+
+/// A name unique to this test run.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}{}{}{}",
+        std::process::id(),
+        nanos % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
