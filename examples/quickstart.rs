@@ -109,24 +109,9 @@ async fn connect() -> Result<Client> {
     .await
 }
 
-/// Logs in with the generated `login` operation: the session token comes in the `Token` header.
+/// Logs in with login id and password: the session token from the reply becomes the client's.
 async fn login(url: &str, login_id: &str, password: &str) -> Result<Client> {
-    let client = Client::builder(url).build()?;
-    let reply = client
-        .login()
-        .body(types::LoginBody {
-            login_id: Some(login_id.into()),
-            password: Some(password.into()),
-            ..Default::default()
-        })
-        .send()
-        .await
-        .map_err(matterapi::Error::from)?;
-    let token = reply
-        .headers()
-        .get("token")
-        .and_then(|v| v.to_str().ok())
-        .context("the login reply has no Token header")?;
-    client.set_token(token);
+    let client = Client::builder(url).login(login_id, password).build()?;
+    client.login().await?;
     Ok(client)
 }

@@ -1,16 +1,15 @@
-//! Making a [`Client`]: the server's URL and a bearer token. The full options and login layer builds
-//! on this seam.
+//! Making a [`Client`] from [`Options`].
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::generated::Client;
 use crate::hooks::Inner;
+use crate::options::{Auth, Options, OptionsBuilder};
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]: the typed [`OptionsBuilder`] ending in `build()`.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), matterapi::Error> {
@@ -19,24 +18,13 @@ use crate::hooks::Inner;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct ClientBuilder {
-    url: String,
-    token: Option<SecretString>,
-    timeout: Duration,
-    debug: bool,
-}
+pub type ClientBuilder = OptionsBuilder;
 
 impl Client {
     /// Starts building a client for the server at `url` (e.g. `https://chat.example.com`, or with a
     /// sub-path when the server sits behind a reverse proxy).
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            url: url.into(),
-            token: None,
-            timeout: Duration::from_secs(10),
-            debug: false,
-        }
+        Options::builder(url)
     }
 
     /// A client for the server at `url` that authenticates with `token` (a session, personal access
@@ -45,65 +33,46 @@ impl Client {
         Client::builder(url).token(token).build()
     }
 
-    /// Replaces the bearer token for every later request of this client and its clones.
-    pub fn set_token(&self, token: impl Into<String>) {
-        if let Ok(mut t) = self.inner.token.write() {
-            *t = Some(SecretString::from(token.into()));
-        }
-    }
-}
-
-impl ClientBuilder {
-    /// The bearer token.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
-        self
-    }
-
-    /// The time allowed for each request, from connect to the end of the body (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Logs every request to stderr when no tracing subscriber is installed (default off).
-    pub fn debug(mut self, debug: bool) -> Self {
-        self.debug = debug;
-        self
-    }
-
-    /// Builds the client.
-    pub fn build(self) -> Result<Client> {
-        let url = reqwest::Url::parse(&self.url)
-            .map_err(|e| Error::Config(format!("url `{}` is not a URL: {e}", self.url)))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "url `{}` must be http or https",
-                self.url
-            )));
-        }
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.timeout)
-            .timeout(self.timeout)
-            .user_agent(concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let inner = Inner {
-            token: Arc::new(RwLock::new(self.token)),
-            debug: self.debug,
+    /// A client made from `options` (checked first). With token auth the token is used at once;
+    /// with login auth, call [`Client::login`].
+    pub fn from_options(options: Options) -> Result<Client> {
+        let options = options.validated()?;
+        let http = options.http_client()?;
+        let token = match &options.auth {
+            Some(Auth::Token { token }) => Some(token.clone()),
+            _ => None,
         };
-        Ok(Client::new_with_client(
-            self.url.trim_end_matches('/'),
-            http,
-            inner,
-        ))
+        let inner = Inner {
+            token: Arc::new(RwLock::new(token)),
+            me: Arc::new(RwLock::new(None)),
+            login_lock: Arc::new(tokio::sync::Mutex::new(())),
+            debug: options.debug,
+            options: Arc::new(options),
+        };
+        let base = inner.options.base_url().to_owned();
+        Ok(Client::new_with_client(&base, http, inner))
+    }
+
+    /// The options this client was made from.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    /// Replaces the bearer token for every later request of this client and its clones (REST and
+    /// websocket).
+    pub fn set_token(&self, token: impl Into<String>) {
+        self.inner.set_token(Some(SecretString::from(token.into())));
+    }
+
+    /// The bearer token in use, if any (to hand to another client; never printed).
+    pub fn token(&self) -> Option<SecretString> {
+        self.inner.token.read().ok().and_then(|t| t.clone())
     }
 }
 
 /// rustls needs a process-wide crypto provider; we use `ring` (no C build) unless the application
 /// installed one already.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     #[cfg(feature = "rustls")]
     {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -52,6 +52,10 @@ pub enum Error {
     /// The request could not be built (a missing required parameter, an invalid value).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// Logging in failed for another reason than the server's refusal (no credentials configured, a
+    /// reply without a session token).
+    #[error("authentication failed: {0}")]
+    Auth(String),
     /// The client was configured with a value it cannot use.
     #[error("invalid configuration: {0}")]
     Config(String),

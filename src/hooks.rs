@@ -11,11 +11,17 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{BufferedBody, REQUEST_ID_HEADER};
 use crate::generated::Client;
+use crate::options::Options;
+use crate::types::User;
 
 /// State the hand-written layer keeps inside the generated client. Cloning a client shares it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Inner {
+    pub(crate) options: Arc<Options>,
     pub(crate) token: Arc<RwLock<Option<SecretString>>>,
+    pub(crate) me: Arc<RwLock<Option<User>>>,
+    /// Held while logging in, so that concurrent relogins make one session.
+    pub(crate) login_lock: Arc<tokio::sync::Mutex<()>>,
     pub(crate) debug: bool,
 }
 
@@ -23,6 +29,7 @@ impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let has_token = self.token.read().map(|t| t.is_some()).unwrap_or(false);
         f.debug_struct("Inner")
+            .field("options", &self.options)
             .field("token", &if has_token { "[redacted]" } else { "none" })
             .field("debug", &self.debug)
             .finish()
@@ -30,6 +37,32 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Inner {
+    pub(crate) fn set_token(&self, token: Option<SecretString>) {
+        if let Ok(mut t) = self.token.write() {
+            *t = token;
+        }
+    }
+
+    /// Rewrites the generated path's `/api/v4` to the configured `basepath`.
+    fn apply_basepath(&self, request: &mut reqwest::Request) {
+        const GENERATED: &str = "/api/v4";
+        let basepath = self.options.basepath.trim_end_matches('/');
+        if basepath == GENERATED {
+            return;
+        }
+        let prefix = reqwest::Url::parse(self.options.base_url())
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let path = request.url().path().to_owned();
+        if let Some(rest) = path
+            .strip_prefix(prefix.as_str())
+            .and_then(|r| r.strip_prefix(GENERATED))
+        {
+            let new = format!("{prefix}{basepath}{rest}");
+            request.url_mut().set_path(&new);
+        }
+    }
+
     /// The `Authorization` header for the current token, marked sensitive so that no `Debug` of a
     /// request or header map shows it.
     pub(crate) fn authorization(&self) -> Option<HeaderValue> {
@@ -47,6 +80,7 @@ impl ClientHooks<Inner> for Client {
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        self.inner().apply_basepath(request);
         if !request.headers().contains_key(AUTHORIZATION)
             && let Some(value) = self.inner().authorization()
         {

@@ -16,11 +16,15 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod client;
 mod error;
+pub mod files;
 pub mod generated;
 pub mod hooks;
+pub mod options;
 
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
 pub use generated::{Client, ResponseValue, types};
+pub use options::{Auth, Options, OptionsBuilder, Proxies};

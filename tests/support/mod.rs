@@ -89,32 +89,21 @@ pub fn client(conn: &Connection, token: &str) -> matterapi::Client {
     matterapi::Client::with_token(conn.url.as_str(), token).expect("client")
 }
 
-/// Logs in with login id and password (and an MFA code), returning a client holding the session
-/// token from the `Token` reply header.
+/// Logs in with login id and password (and an MFA code) through `Client::login`.
 pub async fn login(
     conn: &Connection,
     login_id: &str,
     password: &str,
     mfa: Option<String>,
 ) -> Result<matterapi::Client, matterapi::Error> {
-    let client = matterapi::Client::builder(conn.url.as_str()).build()?;
-    let reply = client
-        .login()
-        .body(matterapi::types::LoginBody {
-            login_id: Some(login_id.into()),
-            password: Some(password.into()),
-            token: mfa,
-            ..Default::default()
-        })
-        .send()
-        .await?;
-    let token = reply
-        .headers()
-        .get("token")
-        .and_then(|v| v.to_str().ok())
-        .expect("the login reply carries a Token header")
-        .to_owned();
-    client.set_token(token);
+    let auth = match mfa {
+        Some(code) => matterapi::Auth::login_mfa(login_id, password, code),
+        None => matterapi::Auth::login(login_id, password),
+    };
+    let client = matterapi::Client::builder(conn.url.as_str())
+        .auth(Some(auth))
+        .build()?;
+    client.login().await?;
     Ok(client)
 }
 

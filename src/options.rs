@@ -1,0 +1,689 @@
+//! Client options: where the server is, how to authenticate, and how to talk HTTP (and websocket) to
+//! it. Built with [`Options::builder`] or deserialized from JSON, TOML or an environment-style map
+//! ([`Options::from_env_map`]); every bad value is an [`Error::Config`] naming the field.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// How the client authenticates.
+#[derive(Clone, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Auth {
+    /// A session, personal access or bot token.
+    Token {
+        /// The token.
+        token: SecretString,
+    },
+    /// Login id (username or email) and password, and the MFA code when the account has MFA.
+    Login {
+        /// Username or email.
+        login_id: String,
+        /// The password.
+        password: SecretString,
+        /// The current MFA (TOTP) code, for accounts with MFA.
+        #[serde(default)]
+        mfa_token: Option<SecretString>,
+    },
+}
+
+impl Auth {
+    /// Token auth.
+    pub fn token(token: impl Into<String>) -> Auth {
+        Auth::Token {
+            token: SecretString::from(token.into()),
+        }
+    }
+
+    /// Login id + password auth.
+    pub fn login(login_id: impl Into<String>, password: impl Into<String>) -> Auth {
+        Auth::Login {
+            login_id: login_id.into(),
+            password: SecretString::from(password.into()),
+            mfa_token: None,
+        }
+    }
+
+    /// Login id + password + MFA code auth.
+    pub fn login_mfa(
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        mfa_token: impl Into<String>,
+    ) -> Auth {
+        Auth::Login {
+            login_id: login_id.into(),
+            password: SecretString::from(password.into()),
+            mfa_token: Some(SecretString::from(mfa_token.into())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Token { .. } => f
+                .debug_struct("Token")
+                .field("token", &"[redacted]")
+                .finish(),
+            Auth::Login {
+                login_id,
+                mfa_token,
+                ..
+            } => f
+                .debug_struct("Login")
+                .field("login_id", login_id)
+                .field("password", &"[redacted]")
+                .field("mfa_token", &mfa_token.as_ref().map(|_| "[redacted]"))
+                .finish(),
+        }
+    }
+}
+
+/// Proxies for HTTP and websocket traffic.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Proxies {
+    /// Proxy for `http://` URLs.
+    pub http: Option<String>,
+    /// Proxy for `https://` URLs.
+    pub https: Option<String>,
+    /// Proxy for every URL (used when `http`/`https` is not set for the scheme).
+    pub all: Option<String>,
+    /// Hosts that bypass the proxies (`NO_PROXY` syntax).
+    pub no_proxy: Option<String>,
+    /// Also honour `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment
+    /// (default true). Explicit settings win.
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub from_env: bool,
+}
+
+impl Default for Proxies {
+    fn default() -> Self {
+        Proxies {
+            http: None,
+            https: None,
+            all: None,
+            no_proxy: None,
+            from_env: true,
+        }
+    }
+}
+
+/// Everything a [`Client`](crate::Client) is made from.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Options {
+    /// The server, e.g. `https://chat.example.com`, possibly with a sub-path behind a reverse proxy.
+    pub url: String,
+    /// The websocket URL; derived from `url` when unset (http -> ws, https -> wss, same sub-path).
+    pub ws_url: Option<String>,
+    /// The API's path under `url` (default `/api/v4`).
+    pub basepath: String,
+    /// How to authenticate (none: only public endpoints work until a token is set).
+    pub auth: Option<Auth>,
+    /// Time allowed for each request (default 10 s). Seconds as a number, or `"500ms"`, `"10s"`, `"2m"`.
+    #[serde(deserialize_with = "de::duration")]
+    pub timeout: Duration,
+    /// Verify the server's TLS certificate (default true).
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub verify: bool,
+    /// A PEM file of CA certificates to trust, in addition to the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// A PEM file with the client certificate (and its key, unless `client_key` is set), for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// A PEM file with the client certificate's private key.
+    pub client_key: Option<PathBuf>,
+    /// Proxies.
+    pub proxies: Proxies,
+    /// The `User-Agent` header (default `matterapi-rust/<version>`).
+    pub user_agent: Option<String>,
+    /// Log every request to stderr when no tracing subscriber is installed (default false).
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub debug: bool,
+    /// Run websocket event handlers concurrently (default true).
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub ws_concurrent: bool,
+    /// At most this many handlers in flight when concurrent (default 16).
+    #[serde(deserialize_with = "de::flexible_usize")]
+    pub ws_max_in_flight: usize,
+    /// First wait before reconnecting the websocket (default 5 s).
+    #[serde(deserialize_with = "de::duration")]
+    pub ws_reconnect_wait_time: Duration,
+    /// Skip decoding replies client-wide: see [`crate::raw`] (default false).
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub skip_response_parsing: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            url: String::new(),
+            ws_url: None,
+            basepath: "/api/v4".into(),
+            auth: None,
+            timeout: Duration::from_secs(10),
+            verify: true,
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            proxies: Proxies::default(),
+            user_agent: None,
+            debug: false,
+            ws_concurrent: true,
+            ws_max_in_flight: 16,
+            ws_reconnect_wait_time: Duration::from_secs(5),
+            skip_response_parsing: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("url", &self.url)
+            .field("ws_url", &self.ws_url)
+            .field("basepath", &self.basepath)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("verify", &self.verify)
+            .field("ca_cert", &self.ca_cert)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .field("proxies", &self.proxies)
+            .field("user_agent", &self.user_agent)
+            .field("debug", &self.debug)
+            .field("ws_concurrent", &self.ws_concurrent)
+            .field("ws_max_in_flight", &self.ws_max_in_flight)
+            .field("ws_reconnect_wait_time", &self.ws_reconnect_wait_time)
+            .field("skip_response_parsing", &self.skip_response_parsing)
+            .finish()
+    }
+}
+
+fn config(field: &str, problem: impl std::fmt::Display) -> Error {
+    Error::Config(format!("`{field}`: {problem}"))
+}
+
+impl Options {
+    /// Options for the server at `url`, everything else at its default.
+    pub fn new(url: impl Into<String>) -> Options {
+        Options {
+            url: url.into(),
+            ..Options::default()
+        }
+    }
+
+    /// A typed builder for the server at `url`.
+    pub fn builder(url: impl Into<String>) -> OptionsBuilder {
+        OptionsBuilder {
+            options: Options::new(url),
+        }
+    }
+
+    /// Options from JSON text (unknown fields are errors).
+    pub fn from_json(text: &str) -> Result<Options> {
+        let o: Options = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        o.validated()
+    }
+
+    /// Options from an environment-style map: keys with `prefix` (e.g. `MATTERAPI_`) in upper snake
+    /// case, values as strings. `MATTERAPI_URL`, `MATTERAPI_TIMEOUT=30`, `MATTERAPI_VERIFY=false`,
+    /// `MATTERAPI_TOKEN` or `MATTERAPI_LOGIN_ID` + `MATTERAPI_PASSWORD` (+ `MATTERAPI_MFA_TOKEN`),
+    /// `MATTERAPI_PROXIES_HTTPS=...`. Keys without the prefix are ignored; unknown keys with it are
+    /// errors.
+    pub fn from_env_map<I, K, V>(prefix: &str, vars: I) -> Result<Options>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut top = serde_json::Map::new();
+        let mut auth = serde_json::Map::new();
+        let mut proxies = serde_json::Map::new();
+        for (k, v) in vars {
+            let Some(name) = k.as_ref().strip_prefix(prefix) else {
+                continue;
+            };
+            let name = name.to_lowercase();
+            let v = serde_json::Value::String(v.into());
+            match name.as_str() {
+                "token" | "login_id" | "password" | "mfa_token" => {
+                    auth.insert(name, v);
+                }
+                _ => match name.strip_prefix("proxies_") {
+                    Some(p) => {
+                        proxies.insert(p.to_owned(), v);
+                    }
+                    None => {
+                        top.insert(name, v);
+                    }
+                },
+            }
+        }
+        if !auth.is_empty() {
+            top.insert("auth".into(), serde_json::Value::Object(auth));
+        }
+        if !proxies.is_empty() {
+            top.insert("proxies".into(), serde_json::Value::Object(proxies));
+        }
+        let o: Options = serde_json::from_value(serde_json::Value::Object(top))
+            .map_err(|e| Error::Config(format!("{prefix}*: {e}")))?;
+        o.validated()
+    }
+
+    /// Options from the process environment with prefix `MATTERAPI_`.
+    pub fn from_env() -> Result<Options> {
+        Options::from_env_map("MATTERAPI_", std::env::vars())
+    }
+
+    /// Checks every field, naming the first bad one.
+    pub fn validated(self) -> Result<Options> {
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| config("url", format!("`{}` is not a URL ({e})", self.url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config(
+                "url",
+                format!("`{}` must be http or https", self.url),
+            ));
+        }
+        if let Some(ws) = &self.ws_url {
+            let u = reqwest::Url::parse(ws)
+                .map_err(|e| config("ws_url", format!("`{ws}` is not a URL ({e})")))?;
+            if !matches!(u.scheme(), "ws" | "wss") {
+                return Err(config("ws_url", format!("`{ws}` must be ws or wss")));
+            }
+        }
+        if !self.basepath.starts_with('/') {
+            return Err(config(
+                "basepath",
+                format!("`{}` must start with `/`", self.basepath),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(config("timeout", "must be more than zero"));
+        }
+        if self.ws_max_in_flight == 0 {
+            return Err(config("ws_max_in_flight", "must be at least 1"));
+        }
+        if self.client_key.is_some() && self.client_cert.is_none() {
+            return Err(config("client_key", "needs `client_cert`"));
+        }
+        for (field, value) in [
+            ("proxies.http", &self.proxies.http),
+            ("proxies.https", &self.proxies.https),
+            ("proxies.all", &self.proxies.all),
+        ] {
+            if let Some(p) = value {
+                reqwest::Url::parse(p)
+                    .map_err(|e| config(field, format!("`{p}` is not a URL ({e})")))?;
+            }
+        }
+        if let Some(Auth::Login { login_id, .. }) = &self.auth
+            && login_id.is_empty()
+        {
+            return Err(config("auth.login_id", "is empty"));
+        }
+        if let Some(Auth::Token { token }) = &self.auth
+            && token.expose_secret().is_empty()
+        {
+            return Err(config("auth.token", "is empty"));
+        }
+        Ok(self)
+    }
+
+    /// The server URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
+
+    /// The websocket URL: `ws_url`, or `url` with http -> ws, https -> wss and the same sub-path,
+    /// followed by `basepath` and `/websocket`.
+    pub fn websocket_url(&self) -> String {
+        match &self.ws_url {
+            Some(ws) => ws.clone(),
+            None => {
+                let base = self.base_url();
+                let ws = if let Some(rest) = base.strip_prefix("https://") {
+                    format!("wss://{rest}")
+                } else if let Some(rest) = base.strip_prefix("http://") {
+                    format!("ws://{rest}")
+                } else {
+                    base.to_owned()
+                };
+                format!("{ws}{}/websocket", self.basepath.trim_end_matches('/'))
+            }
+        }
+    }
+
+    fn read(field: &str, path: &PathBuf) -> Result<Vec<u8>> {
+        std::fs::read(path)
+            .map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
+    }
+
+    /// The CA certificates of `ca_cert`, parsed.
+    pub(crate) fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>> {
+        let Some(path) = &self.ca_cert else {
+            return Ok(Vec::new());
+        };
+        let pem = Options::read("ca_cert", path)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| config("ca_cert", format!("`{}`: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(config(
+                "ca_cert",
+                format!("`{}` holds no PEM certificate", path.display()),
+            ));
+        }
+        Ok(certs)
+    }
+
+    /// The client certificate and key of `client_cert`/`client_key`, as one PEM.
+    pub(crate) fn client_identity_pem(&self) -> Result<Option<Vec<u8>>> {
+        let Some(cert) = &self.client_cert else {
+            return Ok(None);
+        };
+        let mut pem = Options::read("client_cert", cert)?;
+        if let Some(key) = &self.client_key {
+            pem.push(b'\n');
+            pem.extend(Options::read("client_key", key)?);
+        }
+        Ok(Some(pem))
+    }
+
+    /// The reqwest client these options describe: timeout, TLS (verification, CA, client
+    /// certificate), proxies, user agent; never storing cookies.
+    pub(crate) fn http_client(&self) -> Result<reqwest::Client> {
+        crate::client::install_crypto_provider();
+        let mut b =
+            reqwest::Client::builder()
+                .connect_timeout(self.timeout)
+                .timeout(self.timeout)
+                .user_agent(self.user_agent.clone().unwrap_or_else(|| {
+                    concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")).into()
+                }));
+        if !self.verify {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        for cert in self.ca_certificates()? {
+            b = b.add_root_certificate(cert);
+        }
+        if let Some(pem) = self.client_identity_pem()? {
+            let identity = identity_from_pem(&pem).map_err(|e| {
+                config("client_cert", format!("not a PEM certificate and key: {e}"))
+            })?;
+            b = b.identity(identity);
+        }
+        b = self.apply_proxies(b)?;
+        b.build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+    }
+
+    fn apply_proxies(&self, mut b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+        let p = &self.proxies;
+        let explicit = p.http.is_some() || p.https.is_some() || p.all.is_some();
+        if !p.from_env && !explicit {
+            return Ok(b.no_proxy());
+        }
+        let no_proxy = p
+            .no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string)
+            .or_else(|| {
+                if p.from_env {
+                    reqwest::NoProxy::from_env()
+                } else {
+                    None
+                }
+            });
+        let env = |names: [&str; 2]| -> Option<String> {
+            if !p.from_env {
+                return None;
+            }
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok())
+                .filter(|v| !v.is_empty())
+        };
+        let http = p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"]));
+        let https = p
+            .https
+            .clone()
+            .or_else(|| env(["HTTPS_PROXY", "https_proxy"]));
+        let all = p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"]));
+        type Make = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+        let entries: [(&str, Option<String>, Make); 3] = [
+            ("proxies.http", http, |u| reqwest::Proxy::http(u)),
+            ("proxies.https", https, |u| reqwest::Proxy::https(u)),
+            ("proxies.all", all, |u| reqwest::Proxy::all(u)),
+        ];
+        // Explicit proxies replace reqwest's own reading of the environment.
+        b = b.no_proxy();
+        for (field, url, make) in entries {
+            if let Some(url) = url {
+                let proxy = make(&url).map_err(|e| config(field, format!("`{url}`: {e}")))?;
+                b = b.proxy(proxy.no_proxy(no_proxy.clone()));
+            }
+        }
+        Ok(b)
+    }
+}
+
+#[cfg(feature = "rustls")]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(pem)
+}
+
+#[cfg(all(not(feature = "rustls"), feature = "native-tls"))]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    // native-tls wants the certificate and the PKCS#8 key apart: split the PEM sections.
+    let text = String::from_utf8_lossy(pem);
+    let key_at = text
+        .find("-----BEGIN PRIVATE KEY-----")
+        .unwrap_or(text.len());
+    let (cert, key) = text.split_at(key_at);
+    reqwest::Identity::from_pkcs8_pem(cert.as_bytes(), key.as_bytes())
+}
+
+/// A typed builder of [`Options`].
+#[derive(Debug, Clone)]
+pub struct OptionsBuilder {
+    options: Options,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.options.$name = value;
+            self
+        }
+    };
+}
+
+impl OptionsBuilder {
+    /// Authenticate with a token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.options.auth = Some(Auth::token(token));
+        self
+    }
+
+    /// Authenticate with login id and password.
+    pub fn login(mut self, login_id: impl Into<String>, password: impl Into<String>) -> Self {
+        self.options.auth = Some(Auth::login(login_id, password));
+        self
+    }
+
+    /// Authenticate with login id, password and the current MFA code.
+    pub fn login_mfa(
+        mut self,
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        mfa_token: impl Into<String>,
+    ) -> Self {
+        self.options.auth = Some(Auth::login_mfa(login_id, password, mfa_token));
+        self
+    }
+
+    /// The websocket URL (derived from the URL when unset).
+    pub fn ws_url(mut self, url: impl Into<String>) -> Self {
+        self.options.ws_url = Some(url.into());
+        self
+    }
+
+    /// The API's path under the URL (default `/api/v4`).
+    pub fn basepath(mut self, basepath: impl Into<String>) -> Self {
+        self.options.basepath = basepath.into();
+        self
+    }
+
+    /// A PEM file of CA certificates to trust.
+    pub fn ca_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.ca_cert = Some(path.into());
+        self
+    }
+
+    /// Client certificate and key (PEM files) for mutual TLS; `key` may be `None` when `cert` holds
+    /// both.
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: Option<PathBuf>) -> Self {
+        self.options.client_cert = Some(cert.into());
+        self.options.client_key = key;
+        self
+    }
+
+    /// A proxy for every URL.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.options.proxies.all = Some(url.into());
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.options.user_agent = Some(ua.into());
+        self
+    }
+
+    setter!(/// How to authenticate.
+        auth: Option<Auth>);
+    setter!(/// Time allowed for each request.
+        timeout: Duration);
+    setter!(/// Verify the server's TLS certificate.
+        verify: bool);
+    setter!(/// Proxies.
+        proxies: Proxies);
+    setter!(/// Log every request to stderr when no tracing subscriber is installed.
+        debug: bool);
+    setter!(/// Run websocket handlers concurrently.
+        ws_concurrent: bool);
+    setter!(/// At most this many websocket handlers in flight.
+        ws_max_in_flight: usize);
+    setter!(/// First wait before a websocket reconnect.
+        ws_reconnect_wait_time: Duration);
+    setter!(/// Skip decoding replies client-wide.
+        skip_response_parsing: bool);
+
+    /// The options, checked.
+    pub fn options(self) -> Result<Options> {
+        self.options.validated()
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<crate::Client> {
+        crate::Client::from_options(self.options()?)
+    }
+}
+
+/// Lenient deserializers: values from environment-style maps arrive as strings.
+mod de {
+    use std::time::Duration;
+
+    use serde::Deserialize;
+    use serde::de::{Deserializer, Error, Unexpected};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flex {
+        Bool(bool),
+        Int(u64),
+        Float(f64),
+        Str(String),
+    }
+
+    pub fn flexible_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match Flex::deserialize(d)? {
+            Flex::Bool(b) => Ok(b),
+            Flex::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(D::Error::invalid_value(Unexpected::Str(&s), &"a boolean")),
+            },
+            Flex::Int(n) => Err(D::Error::invalid_value(
+                Unexpected::Unsigned(n),
+                &"a boolean",
+            )),
+            Flex::Float(f) => Err(D::Error::invalid_value(Unexpected::Float(f), &"a boolean")),
+        }
+    }
+
+    pub fn flexible_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+        match Flex::deserialize(d)? {
+            Flex::Int(n) => usize::try_from(n).map_err(D::Error::custom),
+            Flex::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| D::Error::invalid_value(Unexpected::Str(&s), &"a whole number")),
+            Flex::Bool(b) => Err(D::Error::invalid_value(
+                Unexpected::Bool(b),
+                &"a whole number",
+            )),
+            Flex::Float(f) => Err(D::Error::invalid_value(
+                Unexpected::Float(f),
+                &"a whole number",
+            )),
+        }
+    }
+
+    /// Seconds as a number, or a string: `"1.5"`, `"500ms"`, `"10s"`, `"2m"`.
+    pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = match Flex::deserialize(d)? {
+            Flex::Int(n) => n as f64,
+            Flex::Float(f) => f,
+            Flex::Str(s) => parse_duration(&s).ok_or_else(|| {
+                D::Error::invalid_value(
+                    Unexpected::Str(&s),
+                    &"seconds, or a duration like 500ms, 10s, 2m",
+                )
+            })?,
+            Flex::Bool(b) => {
+                return Err(D::Error::invalid_value(Unexpected::Bool(b), &"a duration"));
+            }
+        };
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(D::Error::invalid_value(
+                Unexpected::Float(secs),
+                &"a duration of zero or more seconds",
+            ));
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+
+    fn parse_duration(s: &str) -> Option<f64> {
+        let s = s.trim();
+        let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+            (n, 0.001)
+        } else if let Some(n) = s.strip_suffix('s') {
+            (n, 1.0)
+        } else if let Some(n) = s.strip_suffix('m') {
+            (n, 60.0)
+        } else {
+            (s, 1.0)
+        };
+        num.trim().parse::<f64>().ok().map(|n| n * scale)
+    }
+}
