@@ -32,7 +32,6 @@ impl Client {
                 password,
                 mfa_token,
             }) => {
-                self.inner.set_token(None);
                 let reply = self
                     .login_with(login_id, password, mfa_token.as_ref())
                     .await?;
@@ -56,6 +55,9 @@ impl Client {
         if let Ok(mut me) = self.inner.me.write() {
             *me = Some(user.clone());
         }
+        self.inner
+            .logins
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(user)
     }
 
@@ -77,12 +79,11 @@ impl Client {
     /// Logs in again: a new session with login credentials, or the token checked again. Used when
     /// the server says the session was revoked or expired. Concurrent calls log in once.
     pub async fn relogin(&self) -> Result<types::User> {
-        let before = self.token().map(|t| t.expose_secret().to_owned());
+        use std::sync::atomic::Ordering;
+        let before = self.inner.logins.load(Ordering::SeqCst);
         let _guard = self.inner.login_lock.lock().await;
-        // Another task may have logged in again while this one waited: reuse its session.
-        let now = self.token().map(|t| t.expose_secret().to_owned());
-        if before.is_some()
-            && now != before
+        // Another task logged in while this one waited: reuse its session.
+        if self.inner.logins.load(Ordering::SeqCst) != before
             && let Some(me) = self.me()
         {
             return Ok(me);

@@ -46,6 +46,7 @@ impl Client {
             token: Arc::new(RwLock::new(token)),
             me: Arc::new(RwLock::new(None)),
             login_lock: Arc::new(tokio::sync::Mutex::new(())),
+            logins: Arc::default(),
             debug: options.debug,
             options: Arc::new(options),
         };

@@ -4,3 +4,4 @@
 #![allow(missing_docs, clippy::all, unused_imports, dead_code)]
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+include!(concat!(env!("OUT_DIR"), "/raw_sends.rs"));

@@ -22,6 +22,8 @@ pub struct Inner {
     pub(crate) me: Arc<RwLock<Option<User>>>,
     /// Held while logging in, so that concurrent relogins make one session.
     pub(crate) login_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Successful logins so far (a relogin that waited for another sees it changed).
+    pub(crate) logins: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) debug: bool,
 }
 
@@ -78,10 +80,12 @@ impl ClientHooks<Inner> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         self.inner().apply_basepath(request);
-        if !request.headers().contains_key(AUTHORIZATION)
+        // A login carries credentials, never the previous session's token.
+        if info.operation_id != "users_login"
+            && !request.headers().contains_key(AUTHORIZATION)
             && let Some(value) = self.inner().authorization()
         {
             request.headers_mut().insert(AUTHORIZATION, value);
@@ -99,7 +103,11 @@ impl ClientHooks<Inner> for Client {
         let started = Instant::now();
         let result = self.client().execute(request).await;
         let result = match result {
-            Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
+            Ok(resp)
+                if crate::raw::capturing()
+                    || resp.status().is_client_error()
+                    || resp.status().is_server_error() =>
+            {
                 buffer_body(resp).await
             }
             other => other,
@@ -116,13 +124,19 @@ impl ClientHooks<Inner> for Client {
     }
 }
 
-/// Reads a failed reply's body and gives back an equivalent response holding it, with a copy kept in
-/// its extensions for errors made without reading it again.
+/// Reads a reply's body (a failed one, or any while `send_raw()` captures) and gives back an
+/// equivalent response holding it, with a copy kept in its extensions for errors made without reading
+/// it again and in the raw capture slot.
 async fn buffer_body(resp: reqwest::Response) -> reqwest::Result<reqwest::Response> {
     let status = resp.status();
     let version = resp.version();
     let headers = resp.headers().clone();
     let body = resp.bytes().await?;
+    crate::raw::capture(&crate::raw::RawResponse {
+        status,
+        headers: headers.clone(),
+        body: body.clone(),
+    });
     let mut http = http::Response::new(body.clone());
     *http.status_mut() = status;
     *http.version_mut() = version;

@@ -23,8 +23,11 @@ pub mod files;
 pub mod generated;
 pub mod hooks;
 pub mod options;
+pub mod raw;
 
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
 pub use generated::{Client, ResponseValue, types};
 pub use options::{Auth, Options, OptionsBuilder, Proxies};
+pub use raw::{RawRequest, RawResponse};
+pub use reqwest::{Method, StatusCode};

@@ -1,0 +1,359 @@
+//! Login, relogin and logout, and raw mode, against a loopback HTTP server (wiremock).
+
+use matterapi::{Auth, Client, Error, Method};
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn user(name: &str) -> serde_json::Value {
+    json!({"id": format!("id-{name}"), "username": name, "props": null, "is_bot": false})
+}
+
+async fn login_mock(server: &MockServer, token: &str, expected_body: serde_json::Value) {
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .and(body_json(expected_body))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Token", token)
+                .insert_header("Set-Cookie", "MMAUTHTOKEN=cookie-token; Path=/; HttpOnly")
+                .set_body_json(user("alice")),
+        )
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn login_sends_the_mfa_code_as_token_and_uses_the_session_token() {
+    let server = MockServer::start().await;
+    login_mock(
+        &server,
+        "session-1",
+        json!({"login_id": "alice", "password": "pw", "token": "123456"}),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .and(header("authorization", "Bearer session-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("alice")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = Client::builder(server.uri())
+        .login_mfa("alice", "pw", "123456")
+        .build()
+        .unwrap();
+    let me = client.login().await.expect("login");
+    assert_eq!(me.username.as_deref(), Some("alice"));
+    assert_eq!(client.me().and_then(|u| u.username), Some("alice".into()));
+    client
+        .get_user()
+        .user_id("me")
+        .send()
+        .await
+        .expect("call with the session token");
+}
+
+#[tokio::test]
+async fn session_cookies_are_never_sent_back() {
+    let server = MockServer::start().await;
+    login_mock(
+        &server,
+        "session-1",
+        json!({"login_id": "alice", "password": "pw"}),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/posts"))
+        .respond_with(|req: &Request| {
+            if req.headers.contains_key("cookie") {
+                // What the server does with a kept MMAUTHTOKEN cookie and no CSRF header.
+                ResponseTemplate::new(401).set_body_json(
+                    json!({"id": "api.context.session_expired.app_error", "message": "csrf"}),
+                )
+            } else {
+                ResponseTemplate::new(201).set_body_json(json!({"id": "p1"}))
+            }
+        })
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .login("alice", "pw")
+        .build()
+        .unwrap();
+    client.login().await.unwrap();
+    let body = matterapi::types::CreatePostBody {
+        channel_id: "c".into(),
+        message: "m".into(),
+        file_ids: vec![],
+        metadata: None,
+        props: Default::default(),
+        root_id: None,
+    };
+    client
+        .create_post()
+        .body(body)
+        .send()
+        .await
+        .expect("no cookie, no CSRF demand");
+}
+
+#[tokio::test]
+async fn rejected_login_is_the_servers_error_and_keeps_no_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("X-Request-ID", "rq1")
+                .set_body_json(json!({
+                    "id": "api.user.login.invalid_credentials_email_username",
+                    "message": "Enter a valid email or username and/or password.",
+                    "status_code": 401
+                })),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .login("alice", "wrong")
+        .build()
+        .unwrap();
+    let err = client.login().await.expect_err("401");
+    assert_eq!(
+        err.error_id(),
+        Some("api.user.login.invalid_credentials_email_username")
+    );
+    assert_eq!(err.request_id(), Some("rq1"));
+    assert!(client.token().is_none());
+}
+
+#[tokio::test]
+async fn login_reply_without_token_header_is_an_auth_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("alice")))
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .login("alice", "pw")
+        .build()
+        .unwrap();
+    assert!(matches!(client.login().await, Err(Error::Auth(_))));
+}
+
+#[tokio::test]
+async fn token_login_checks_the_token_with_users_me() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .and(header("authorization", "Bearer pat"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("bot")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), "pat").unwrap();
+    assert_eq!(
+        client.login().await.unwrap().username.as_deref(),
+        Some("bot")
+    );
+}
+
+#[tokio::test]
+async fn no_credentials_is_an_auth_error() {
+    let client = Client::builder("http://127.0.0.1:1").build().unwrap();
+    assert!(matches!(client.login().await, Err(Error::Auth(_))));
+}
+
+#[tokio::test]
+async fn relogin_makes_a_new_session_once_for_concurrent_callers() {
+    let server = MockServer::start().await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(move |_: &Request| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            ResponseTemplate::new(200)
+                .insert_header("Token", format!("session-{n}").as_str())
+                .set_body_json(user("alice"))
+                .set_delay(std::time::Duration::from_millis(50))
+        })
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .login("alice", "pw")
+        .build()
+        .unwrap();
+    client.login().await.unwrap();
+    let other = client.clone();
+    let (a, b) = tokio::join!(client.relogin(), other.relogin());
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one login, then one relogin"
+    );
+    use secrecy::ExposeSecret;
+    assert_eq!(client.token().unwrap().expose_secret(), "session-2");
+}
+
+#[tokio::test]
+async fn logout_forgets_token_and_user() {
+    let server = MockServer::start().await;
+    login_mock(&server, "s", json!({"login_id": "alice", "password": "pw"})).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/logout"))
+        .and(header("authorization", "Bearer s"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .login("alice", "pw")
+        .build()
+        .unwrap();
+    client.login().await.unwrap();
+    client.logout().await.unwrap();
+    assert!(client.token().is_none() && client.me().is_none());
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let auth = Auth::login_mfa("alice", "hunter2-password", "987654");
+    let client = Client::builder("http://127.0.0.1:1")
+        .auth(Some(auth))
+        .build()
+        .unwrap();
+    client.set_token("session-token-secret");
+    let shown = format!("{client:?} {:?}", client.options());
+    for secret in ["hunter2-password", "987654", "session-token-secret"] {
+        assert!(!shown.contains(secret), "{secret} shown in {shown}");
+    }
+    assert!(shown.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn send_raw_returns_the_untouched_reply_of_a_generated_operation() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Request-ID", "rq")
+                .set_body_string("{\"id\": \"u1\", \"extra\": \"not in the spec\"}"),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), "t").unwrap();
+    let raw = client.get_user().user_id("me").send_raw().await.unwrap();
+    assert_eq!(raw.status.as_u16(), 200);
+    assert_eq!(raw.request_id(), Some("rq"));
+    assert_eq!(
+        raw.text(),
+        "{\"id\": \"u1\", \"extra\": \"not in the spec\"}"
+    );
+    let v: serde_json::Value = raw.json().unwrap();
+    assert_eq!(v["extra"], "not in the spec");
+}
+
+#[tokio::test]
+async fn send_raw_keeps_a_reply_the_typed_call_cannot_decode() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), "t").unwrap();
+    assert_eq!(
+        client
+            .get_user()
+            .user_id("me")
+            .send_raw()
+            .await
+            .unwrap()
+            .text(),
+        "not json"
+    );
+}
+
+#[tokio::test]
+async fn send_raw_turns_a_failure_status_into_a_typed_error_unless_asked_not_to() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/x"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"id": "app.user.missing", "message": "m"})),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), "t").unwrap();
+    let err = client.get_user().user_id("x").send_raw().await.unwrap_err();
+    assert_eq!(err.error_id(), Some("app.user.missing"));
+    let raw = client
+        .get_user()
+        .user_id("x")
+        .send_raw_any_status()
+        .await
+        .unwrap();
+    assert_eq!(raw.status.as_u16(), 404);
+    assert!(raw.text().contains("app.user.missing"));
+}
+
+#[tokio::test]
+async fn raw_request_reaches_any_endpoint_under_the_api_base() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/custom/v4/plugins/x/action"))
+        .and(query_param("dry", "true"))
+        .and(header("x-extra", "1"))
+        .and(header("authorization", "Bearer t"))
+        .and(body_json(json!({"a": 1})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::builder(format!("{}/chat", server.uri()))
+        .basepath("/custom/v4")
+        .token("t")
+        .build()
+        .unwrap();
+    let v: serde_json::Value = client
+        .raw(Method::POST, "/plugins/x/action")
+        .query("dry", true)
+        .header("x-extra", "1")
+        .json(&json!({"a": 1}))
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true);
+}
+
+#[tokio::test]
+async fn raw_request_failure_keeps_status_and_body_or_returns_it_with_any_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/limited"))
+        .respond_with(ResponseTemplate::new(429).set_body_string("limit exceeded"))
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), "t").unwrap();
+    let err = client
+        .raw(Method::GET, "/limited")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(err.body().map(|b| &b[..]), Some(&b"limit exceeded"[..]));
+    let raw = client
+        .raw(Method::GET, "limited")
+        .any_status()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.text(), "limit exceeded");
+}
