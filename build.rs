@@ -28,14 +28,150 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         .with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator.generate_tokens(&spec)?;
-    let file = syn::parse2(tokens)?;
+    let file: syn::File = syn::parse2(tokens)?;
     let code = prettyplease::unparse(&file);
+    let blocking = prettyplease::unparse(&syn::parse2(blocking_twins(&file))?);
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("generated.rs"), code)?;
     std::fs::write(out_dir.join("sweep.rs"), sweep(&spec))?;
     std::fs::write(out_dir.join("raw_sends.rs"), raw_sends(&spec))?;
+    std::fs::write(out_dir.join("blocking.rs"), blocking)?;
     Ok(())
+}
+
+/// The blocking client's twins of the generated builders and client methods (included by
+/// `src/blocking.rs`): each builder wrapped with its setters forwarded (signatures copied from the
+/// generated code) and `send()`/`send_raw()`/`send_raw_any_status()` run on the blocking client's
+/// runtime; each client method returning a builder, returning its twin.
+fn blocking_twins(file: &syn::File) -> proc_macro2::TokenStream {
+    use quote::quote;
+    let mut out = proc_macro2::TokenStream::new();
+    let mut client_methods = proc_macro2::TokenStream::new();
+    for item in &file.items {
+        match item {
+            syn::Item::Mod(m) if m.ident == "builder" => {
+                let Some((_, items)) = &m.content else {
+                    continue;
+                };
+                for item in items {
+                    let syn::Item::Impl(imp) = item else { continue };
+                    let syn::Type::Path(tp) = &*imp.self_ty else {
+                        continue;
+                    };
+                    let Some(name) = tp.path.segments.last().map(|s| s.ident.clone()) else {
+                        continue;
+                    };
+                    let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
+                    let mut methods = proc_macro2::TokenStream::new();
+                    for it in &imp.items {
+                        let syn::ImplItem::Fn(f) = it else { continue };
+                        if !matches!(f.vis, syn::Visibility::Public(_)) || f.sig.ident == "new" {
+                            continue;
+                        }
+                        let ident = &f.sig.ident;
+                        let generics = &f.sig.generics;
+                        let where_clause = &f.sig.generics.where_clause;
+                        if f.sig.asyncness.is_some() {
+                            let output = &f.sig.output;
+                            methods.extend(quote! {
+                                /// Sends the request and waits for the reply.
+                                pub fn #ident(self) #output { self.rt.block_on(self.inner.#ident()) }
+                            });
+                            continue;
+                        }
+                        let args: Vec<_> = f
+                            .sig
+                            .inputs
+                            .iter()
+                            .filter_map(|a| match a {
+                                syn::FnArg::Typed(t) => Some(t),
+                                _ => None,
+                            })
+                            .collect();
+                        let arg_names: Vec<_> = args.iter().map(|t| &t.pat).collect();
+                        let arg_types: Vec<_> = args.iter().map(|t| &t.ty).collect();
+                        methods.extend(quote! {
+                            #[allow(missing_docs)]
+                            pub fn #ident #generics (self, #(#arg_names: #arg_types),*) -> Self #where_clause {
+                                Self { inner: self.inner.#ident(#(#arg_names),*), rt: self.rt }
+                            }
+                        });
+                    }
+                    out.extend(quote! {
+                        #[doc = #doc]
+                        #[derive(Debug)]
+                        pub struct #name<'a> {
+                            pub(in crate::blocking) inner: crate::generated::builder::#name<'a>,
+                            pub(in crate::blocking) rt: &'a super::Runner,
+                        }
+                        impl<'a> #name<'a> {
+                            #methods
+                            /// Sends the request; the reply untouched, a failure status an error.
+                            pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
+                                self.rt.block_on_matterapi(self.inner.send_raw())
+                            }
+                            /// Sends the request; the reply untouched, whatever its status.
+                            pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
+                                self.rt.block_on_matterapi(self.inner.send_raw_any_status())
+                            }
+                        }
+                    });
+                }
+            }
+            syn::Item::Impl(imp) if imp.trait_.is_none() => {
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    continue;
+                };
+                if tp
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident != "Client")
+                    .unwrap_or(true)
+                {
+                    continue;
+                }
+                for it in &imp.items {
+                    let syn::ImplItem::Fn(f) = it else { continue };
+                    let syn::ReturnType::Type(_, ty) = &f.sig.output else {
+                        continue;
+                    };
+                    let syn::Type::Path(rp) = &**ty else { continue };
+                    let segs: Vec<_> = rp
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.to_string())
+                        .collect();
+                    if segs.len() != 2 || segs[0] != "builder" || f.sig.inputs.len() != 1 {
+                        continue;
+                    }
+                    let ident = &f.sig.ident;
+                    let name = &rp.path.segments[1].ident;
+                    let doc = format!("Blocking twin of [`crate::Client::{ident}`].");
+                    client_methods.extend(quote! {
+                        #[doc = #doc]
+                        pub fn #ident(&self) -> builder::#name<'_> {
+                            builder::#name { inner: self.inner.#ident(), rt: &self.rt }
+                        }
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    quote! {
+        /// Blocking twins of the generated builders.
+        pub mod builder {
+            #[allow(unused_imports)]
+            use crate::generated::{types, ByteStream, Error, ResponseValue};
+            #out
+        }
+        impl Client {
+            #client_methods
+        }
+    }
 }
 
 /// `send_raw()` and `send_raw_any_status()` on every operation's builder (see `src/raw.rs`): the

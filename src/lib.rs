@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod blocking;
 mod client;
 mod error;
 pub mod files;

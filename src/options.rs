@@ -85,7 +85,7 @@ impl std::fmt::Debug for Auth {
 }
 
 /// Proxies for HTTP and websocket traffic.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Proxies {
@@ -101,6 +101,19 @@ pub struct Proxies {
     /// (default true). Explicit settings win.
     #[serde(deserialize_with = "de::flexible_bool")]
     pub from_env: bool,
+}
+
+impl std::fmt::Debug for Proxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = |v: &Option<String>| v.as_deref().map(masked);
+        f.debug_struct("Proxies")
+            .field("http", &m(&self.http))
+            .field("https", &m(&self.https))
+            .field("all", &m(&self.all))
+            .field("no_proxy", &self.no_proxy)
+            .field("from_env", &self.from_env)
+            .finish()
+    }
 }
 
 impl Default for Proxies {
@@ -187,8 +200,8 @@ impl Default for Options {
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
-            .field("url", &self.url)
-            .field("ws_url", &self.ws_url)
+            .field("url", &masked(&self.url))
+            .field("ws_url", &self.ws_url.as_deref().map(masked))
             .field("basepath", &self.basepath)
             .field("auth", &self.auth)
             .field("timeout", &self.timeout)
@@ -204,6 +217,41 @@ impl std::fmt::Debug for Options {
             .field("ws_reconnect_wait_time", &self.ws_reconnect_wait_time)
             .field("skip_response_parsing", &self.skip_response_parsing)
             .finish()
+    }
+}
+
+/// A deserialization error naming the field (and, for an environment map, the variable).
+fn field_error<E: std::fmt::Display>(
+    e: &serde_path_to_error::Error<E>,
+    env_prefix: Option<&str>,
+) -> Error {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    // serde_json's position ("at line 1 column 9") says nothing more than the field name.
+    let inner = inner.split(" at line ").next().unwrap_or(&inner);
+    match (path.as_str(), env_prefix) {
+        (".", _) => Error::Config(inner.to_owned()),
+        (p, Some(prefix)) => {
+            let var = p
+                .trim_start_matches("auth.")
+                .replace('.', "_")
+                .to_uppercase();
+            Error::Config(format!("`{p}` ({prefix}{var}): {inner}"))
+        }
+        (p, None) => Error::Config(format!("`{p}`: {inner}")),
+    }
+}
+
+/// A URL with its password masked, for messages and `Debug`.
+fn masked(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) if url.contains('@') => "[redacted]".to_owned(),
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -229,7 +277,17 @@ impl Options {
 
     /// Options from JSON text (unknown fields are errors).
     pub fn from_json(text: &str) -> Result<Options> {
-        let o: Options = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let o: Options = serde_path_to_error::deserialize(de).map_err(|e| field_error(&e, None))?;
+        o.validated()
+    }
+
+    /// Options from TOML text (unknown fields are errors).
+    pub fn from_toml(text: &str) -> Result<Options> {
+        let value: serde_json::Value =
+            toml::from_str(text).map_err(|e| Error::Config(format!("invalid TOML: {e}")))?;
+        let o: Options =
+            serde_path_to_error::deserialize(value).map_err(|e| field_error(&e, None))?;
         o.validated()
     }
 
@@ -273,8 +331,8 @@ impl Options {
         if !proxies.is_empty() {
             top.insert("proxies".into(), serde_json::Value::Object(proxies));
         }
-        let o: Options = serde_json::from_value(serde_json::Value::Object(top))
-            .map_err(|e| Error::Config(format!("{prefix}*: {e}")))?;
+        let o: Options = serde_path_to_error::deserialize(serde_json::Value::Object(top))
+            .map_err(|e| field_error(&e, Some(prefix)))?;
         o.validated()
     }
 
@@ -286,16 +344,16 @@ impl Options {
     /// Checks every field, naming the first bad one.
     pub fn validated(self) -> Result<Options> {
         let url = reqwest::Url::parse(&self.url)
-            .map_err(|e| config("url", format!("`{}` is not a URL ({e})", self.url)))?;
+            .map_err(|e| config("url", format!("`{}` is not a URL ({e})", masked(&self.url))))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(config(
                 "url",
-                format!("`{}` must be http or https", self.url),
+                format!("`{}` must be http or https", masked(&self.url)),
             ));
         }
         if let Some(ws) = &self.ws_url {
             let u = reqwest::Url::parse(ws)
-                .map_err(|e| config("ws_url", format!("`{ws}` is not a URL ({e})")))?;
+                .map_err(|e| config("ws_url", format!("`{}` is not a URL ({e})", masked(ws))))?;
             if !matches!(u.scheme(), "ws" | "wss") {
                 return Err(config("ws_url", format!("`{ws}` must be ws or wss")));
             }
@@ -322,7 +380,7 @@ impl Options {
         ] {
             if let Some(p) = value {
                 reqwest::Url::parse(p)
-                    .map_err(|e| config(field, format!("`{p}` is not a URL ({e})")))?;
+                    .map_err(|e| config(field, format!("`{}` is not a URL ({e})", masked(p))))?;
             }
         }
         if let Some(Auth::Login { login_id, .. }) = &self.auth
@@ -467,7 +525,8 @@ impl Options {
         b = b.no_proxy();
         for (field, url, make) in entries {
             if let Some(url) = url {
-                let proxy = make(&url).map_err(|e| config(field, format!("`{url}`: {e}")))?;
+                let proxy =
+                    make(&url).map_err(|e| config(field, format!("`{}`: {e}", masked(&url))))?;
                 b = b.proxy(proxy.no_proxy(no_proxy.clone()));
             }
         }
@@ -664,13 +723,12 @@ mod de {
                 return Err(D::Error::invalid_value(Unexpected::Bool(b), &"a duration"));
             }
         };
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(D::Error::invalid_value(
+        Duration::try_from_secs_f64(secs).map_err(|_| {
+            D::Error::invalid_value(
                 Unexpected::Float(secs),
                 &"a duration of zero or more seconds",
-            ));
-        }
-        Ok(Duration::from_secs_f64(secs))
+            )
+        })
     }
 
     fn parse_duration(s: &str) -> Option<f64> {

@@ -234,7 +234,8 @@ async fn login_with_password_gives_a_session_of_that_user() {
     let me = ok("get me", alice.get_user().user_id("me").send().await);
     assert_eq!(me.id.as_deref(), Some(conn.user.id.as_str()));
     assert_eq!(me.username.as_deref(), Some(conn.user.username.as_str()));
-    assert_eq!(me.is_bot, Some(false));
+    // `is_bot` is omitted for a person.
+    assert_ne!(me.is_bot, Some(true));
     alice.logout().await.expect("logout");
 }
 
@@ -243,8 +244,7 @@ async fn login_with_a_wrong_password_is_refused_with_401_and_the_error_id() {
     let Some(conn) = support::live() else { return };
     let err = support::login(&conn, &conn.user.username, "not-the-password", None)
         .await
-        .err()
-        .expect("a wrong password is refused");
+        .expect_err("a wrong password is refused");
     assert_eq!(status(&err), Some(401), "{err}");
     assert_eq!(
         err.error_id(),
@@ -324,9 +324,13 @@ async fn login_with_password_and_totp_code_once_mfa_is_active() {
     // The password alone no longer logs in.
     let err = support::login(&conn, &user.username, &user.password, None)
         .await
-        .err()
-        .expect("MFA required");
+        .expect_err("MFA required");
     assert_eq!(status(&err), Some(401), "{err}");
+    assert_eq!(
+        err.error_id(),
+        Some("mfa.validate_token.authenticate.app_error"),
+        "{err}"
+    );
 
     // A code already used is refused until the next time step: wait for it (at most 31 s).
     let deadline = std::time::Instant::now() + Duration::from_secs(31);
@@ -358,7 +362,8 @@ async fn login_with_password_and_totp_code_once_mfa_is_active() {
             .await,
     );
     let seen = ok("get user", admin.get_user().user_id(&user.id).send().await);
-    assert_eq!(seen.mfa_active, Some(false));
+    // `mfa_active` is omitted when false.
+    assert_ne!(seen.mfa_active, Some(true));
     with_code.logout().await.expect("logout");
     session.logout().await.expect("logout");
 }
@@ -420,6 +425,11 @@ async fn revoked_session_is_refused_and_a_new_login_works() {
         old.get_user().user_id("me").send().await,
     );
     assert_eq!(status(&err), Some(401), "{err}");
+    assert_eq!(
+        err.error_id(),
+        Some("api.context.session_expired.app_error"),
+        "{err}"
+    );
     let sessions = ok(
         "get sessions",
         admin.get_sessions().user_id(&bob.id).send().await,
@@ -980,12 +990,18 @@ async fn patched_and_updated_post_messages_are_read_back_as_edits() {
                 message: Some("updated message".into()),
                 has_reactions: None,
                 is_pinned: None,
-                props: None,
+                props: [("edited_by".to_owned(), serde_json::json!("live_api"))]
+                    .into_iter()
+                    .collect(),
             })
             .send()
             .await,
     );
     assert_eq!(updated.message.as_deref(), Some("updated message"));
+    assert_eq!(
+        updated.props.as_ref().and_then(|p| p.get("edited_by")),
+        Some(&serde_json::json!("live_api"))
+    );
     let read = ok("get post", admin.get_post().post_id(&id).send().await);
     assert_eq!(read.message.as_deref(), Some("updated message"));
     ok("delete post", admin.delete_post().post_id(&id).send().await);
@@ -1269,8 +1285,8 @@ async fn reaction_is_listed_then_removed() {
 async fn preference_is_saved_read_back_and_deleted() {
     let Some(conn) = support::live() else { return };
     let admin = admin(&conn);
-    let category = "matterapi_test".to_owned();
-    let name = support::unique("p");
+    let category = support::unique("matterapi_");
+    let name = "flag".to_owned();
     let pref = types::Preference {
         user_id: Some(conn.admin.id.clone()),
         category: Some(category.clone()),
@@ -1327,7 +1343,24 @@ async fn preference_is_saved_read_back_and_deleted() {
             .send()
             .await,
     );
+    // The server answers a missing preference with 400, not 404.
+    assert_eq!(status(&err), Some(400), "{err}");
+    assert_eq!(err.error_id(), Some("app.preference.get.app_error"));
+    // And an empty category with 404.
+    let err = fails(
+        "get emptied category",
+        admin
+            .get_preferences_by_category()
+            .user_id("me")
+            .category(&category)
+            .send()
+            .await,
+    );
     assert_eq!(status(&err), Some(404), "{err}");
+    assert_eq!(
+        err.error_id(),
+        Some("api.preference.preferences_category.get.app_error")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1588,11 +1621,14 @@ async fn custom_slash_command_lifecycle() {
         "create command",
         admin
             .create_command()
-            .body(types::CreateCommandBody {
-                team_id: conn.team.id.clone(),
-                trigger: trigger.clone(),
-                method: "P".into(),
-                url: "http://127.0.0.1:9/".into(),
+            .body_map(|b| {
+                b.team_id(conn.team.id.clone())
+                    .trigger(trigger.clone())
+                    .method("P")
+                    .url("http://127.0.0.1:9/")
+                    .display_name(Some("Live API command".to_owned()))
+                    .auto_complete(Some(true))
+                    .auto_complete_desc(Some("does nothing".to_owned()))
             })
             .send()
             .await,
@@ -1601,6 +1637,8 @@ async fn custom_slash_command_lifecycle() {
     assert_eq!(command.trigger.as_deref(), Some(trigger.as_str()));
     assert_eq!(command.team_id.as_deref(), Some(conn.team.id.as_str()));
     assert_eq!(command.creator_id.as_deref(), Some(conn.admin.id.as_str()));
+    assert_eq!(command.display_name.as_deref(), Some("Live API command"));
+    assert_eq!(command.auto_complete, Some(true));
 
     let listed = ok(
         "list commands",
@@ -1664,10 +1702,10 @@ async fn patched_bot_description_is_read_back() {
         admin
             .patch_bot()
             .bot_user_id(&conn.bot.user_id)
+            // Only the description: the server needs no username in a bot patch.
             .body(types::PatchBotBody {
-                username: conn.bot.username.clone(),
                 description: Some(description.clone()),
-                display_name: None,
+                ..Default::default()
             })
             .send()
             .await,
