@@ -1,0 +1,102 @@
+//! No token or password in any `Debug`, `Display`, error or debug-level trace, including a login's.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use matterapi::{Auth, Client, Options};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PASSWORD: &str = "Pa55word-never-shown";
+const MFA: &str = "424242";
+const SESSION: &str = "session-token-never-shown";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_hidden(what: &str, text: &str) {
+    for secret in [PASSWORD, MFA, SESSION] {
+        assert!(!text.contains(secret), "{what} shows a secret: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_debug_trace_of_a_login_shows_no_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Token", SESSION)
+                .set_body_json(json!({"id": "u1", "username": "alice"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"id": "api.context.session_expired.app_error", "message": "expired"}),
+        ))
+        .mount(&server)
+        .await;
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let client = Client::builder(server.uri())
+        .auth(Some(Auth::login_mfa("alice", PASSWORD, MFA)))
+        .debug(true)
+        .build()
+        .unwrap();
+    client.login().await.unwrap();
+    let err: matterapi::Error = client
+        .get_user()
+        .user_id("me")
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+
+    let trace = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        trace.contains("/api/v4/users/login"),
+        "the login is traced: {trace}"
+    );
+    assert!(trace.contains("status=401"), "{trace}");
+    assert_hidden("the trace", &trace);
+    assert_hidden("the error's Display", &err.to_string());
+    assert_hidden("the error's Debug", &format!("{err:?}"));
+    assert_hidden("the client's Debug", &format!("{client:?}"));
+    assert_hidden("the options' Debug", &format!("{:?}", client.options()));
+}
+
+#[test]
+fn options_from_json_with_secrets_show_none_of_them() {
+    let options = Options::from_json(&format!(
+        r#"{{"url": "http://127.0.0.1:1", "auth": {{"login_id": "alice", "password": "{PASSWORD}", "mfa_token": "{MFA}"}}}}"#
+    ))
+    .unwrap();
+    assert_hidden("options", &format!("{options:?}"));
+    let options = Options::from_json(&format!(
+        r#"{{"url": "http://127.0.0.1:1", "auth": {{"token": "{SESSION}"}}}}"#
+    ))
+    .unwrap();
+    assert_hidden("options", &format!("{options:?}"));
+}
