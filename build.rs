@@ -6,9 +6,24 @@
 use std::path::PathBuf;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
+const FEATURES: &str = "openapi/features.toml";
+
+/// Operations the hand-written layer calls: generated whatever areas are enabled.
+const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
+/// Types the hand-written layer names: generated whatever areas are enabled.
+const ALWAYS_SCHEMAS: [&str; 7] = [
+    "User",
+    "AppError",
+    "StatusOK",
+    "FileInfo",
+    "UploadSession",
+    "PluginManifest",
+    "Emoji",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed={FEATURES}");
     if let Err(e) = generate() {
         // A build script reports failure by panicking; say what failed first.
         panic!("generating the client from {SPEC}: {e}");
@@ -17,7 +32,9 @@ fn main() {
 
 fn generate() -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(SPEC)?;
-    let spec: openapiv3::OpenAPI = serde_json::from_str(&text)?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)?;
+    select_areas(&mut value, &std::fs::read_to_string(FEATURES)?)?;
+    let spec: openapiv3::OpenAPI = serde_json::from_value(value)?;
 
     let mut settings = progenitor::GenerationSettings::new();
     settings
@@ -30,13 +47,119 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
     let tokens = generator.generate_tokens(&spec)?;
     let file: syn::File = syn::parse2(tokens)?;
     let code = prettyplease::unparse(&file);
-    let blocking = prettyplease::unparse(&syn::parse2(blocking_twins(&file))?);
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("generated.rs"), code)?;
     std::fs::write(out_dir.join("sweep.rs"), sweep(&spec))?;
     std::fs::write(out_dir.join("raw_sends.rs"), raw_sends(&spec))?;
+    // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
+    let blocking = if std::env::var_os("CARGO_FEATURE_BLOCKING").is_some() {
+        prettyplease::unparse(&syn::parse2(blocking_twins(&file))?)
+    } else {
+        String::new()
+    };
     std::fs::write(out_dir.join("blocking.rs"), blocking)?;
+    Ok(())
+}
+
+/// Keeps the operations of the enabled area features (and the hand-written layer's), then prunes the
+/// component schemas nothing kept refers to.
+fn select_areas(
+    spec: &mut serde_json::Value,
+    features: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use serde_json::Value;
+    use std::collections::{BTreeMap, BTreeSet};
+    // `[areas]` of features.toml: `name = ["tag", ...]`, one line per area.
+    let mut area_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut enabled = BTreeSet::new();
+    for line in features.lines().map(str::trim) {
+        let Some((name, tags)) = line.split_once(" = [") else {
+            continue;
+        };
+        let feature_var = format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"));
+        if std::env::var_os(&feature_var).is_some() {
+            enabled.insert(name.to_owned());
+        }
+        for tag in tags.trim_end_matches(']').split(',') {
+            let tag = tag.trim().trim_matches('"');
+            if !tag.is_empty() {
+                area_of.insert(tag.to_owned(), name.to_owned());
+            }
+        }
+    }
+    let areas: BTreeSet<&String> = area_of.values().collect();
+    if enabled.len() == areas.len() {
+        return Ok(());
+    }
+    let methods = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let mut kept_refs = String::new();
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        for (path, item) in paths.iter_mut() {
+            let Value::Object(item) = item else { continue };
+            let mut gone = Vec::new();
+            for (method, op) in item.iter() {
+                if !methods.contains(&method.as_str()) {
+                    continue;
+                }
+                let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+                let tags: Vec<&str> = op
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                for t in &tags {
+                    if !area_of.contains_key(*t) {
+                        return Err(format!(
+                            "tag `{t}` of {method} {path} has no area in {FEATURES}"
+                        )
+                        .into());
+                    }
+                }
+                let keep =
+                    ALWAYS_OPS.contains(&id) || tags.iter().any(|t| enabled.contains(&area_of[*t]));
+                if keep {
+                    kept_refs.push_str(&op.to_string());
+                } else {
+                    gone.push(method.clone());
+                }
+            }
+            for m in gone {
+                item.remove(&m);
+            }
+        }
+        paths.retain(|_, item| {
+            item.as_object()
+                .is_some_and(|m| m.keys().any(|k| methods.contains(&k.as_str())))
+        });
+    }
+    // Schemas reachable from the kept operations and the always-kept types.
+    let schemas = spec
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut todo: Vec<String> = ALWAYS_SCHEMAS.iter().map(|s| s.to_string()).collect();
+    let refs = |text: &str, out: &mut Vec<String>| {
+        for part in text.split("#/components/schemas/").skip(1) {
+            out.push(part.split('"').next().unwrap_or("").to_owned());
+        }
+    };
+    refs(&kept_refs, &mut todo);
+    let mut reachable = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if reachable.insert(name.clone())
+            && let Some(s) = schemas.get(&name)
+        {
+            refs(&s.to_string(), &mut todo);
+        }
+    }
+    if let Some(Value::Object(s)) = spec.pointer_mut("/components/schemas") {
+        s.retain(|name, _| reachable.contains(name));
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+#[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
 mod error;
@@ -24,7 +25,9 @@ pub mod files;
 pub mod generated;
 pub mod hooks;
 pub mod options;
+pub mod paginate;
 pub mod raw;
+pub mod retry;
 
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
