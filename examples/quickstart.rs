@@ -1,15 +1,16 @@
-//! Quickstart: who am I, my teams and their channels, and a message posted.
+//! Quickstart: who am I, my teams and their public channels, and a message posted.
 //!
 //! Connection from the environment: `MM_URL` with `MM_TOKEN` (a personal access, bot or session
 //! token) or `MM_LOGIN_ID` + `MM_PASSWORD`; without them, the local test server's connection file
 //! (`target/testserver/connection.json`, written by `cargo xtask server start`). `MM_CHANNEL` names
-//! the channel to post in (default: the first team's `town-square`).
+//! the public channel to post in (default: the first team's `town-square`).
 //!
 //! ```sh
 //! cargo xtask server start && cargo run --example quickstart
 //! ```
 
 use anyhow::{Context, Result, bail};
+use matterapi::paginate::paginate;
 use matterapi::{Client, types};
 
 #[tokio::main]
@@ -29,19 +30,25 @@ async fn main() -> Result<()> {
     for team in teams.iter() {
         let team_id = team.id.clone().unwrap_or_default();
         println!("team {} ({team_id})", team.name.as_deref().unwrap_or("?"));
-        let channels = client
-            .get_channels_for_team_for_user()
-            .user_id("me")
-            .team_id(&team_id)
-            .send()
-            .await?;
-        for ch in channels.iter() {
+        // The team's public channels, page after page (200 a page, the server's most).
+        let mut pages = paginate(|page, per_page| {
+            client
+                .get_public_channels_for_team()
+                .team_id(&team_id)
+                .page(page)
+                .per_page(per_page)
+                .send()
+        });
+        let mut channels = Vec::new();
+        while let Some(ch) = pages.next().await {
+            let ch = ch?;
             println!(
                 "  {} {} ({})",
                 ch.type_.as_deref().unwrap_or("?"),
                 ch.name.as_deref().unwrap_or("?"),
                 ch.id.as_deref().unwrap_or("?")
             );
+            channels.push(ch);
         }
         let wanted = std::env::var("MM_CHANNEL").unwrap_or_else(|_| "town-square".into());
         if town_square.is_none() {

@@ -237,3 +237,27 @@ mod generated_twins {
 }
 
 pub use generated_twins::builder;
+
+impl Client {
+    /// Listens on the websocket and calls the plain function `handler` for each event until a
+    /// terminal error (see [`crate::Client::start_ws_fn`]): concurrently or one at a time in order
+    /// as the options' `ws_concurrent` says; handler errors are logged and counted; with `relogin`
+    /// a revoked session is renewed. Blocks the calling thread; from inside an async runtime it
+    /// returns an error instead.
+    pub fn start_ws_sync<H, E>(
+        &self,
+        handler: H,
+        relogin: bool,
+    ) -> std::result::Result<crate::ws::WsStats, crate::ws::WsError>
+    where
+        H: Fn(crate::ws::Event) -> std::result::Result<(), E> + Send + Sync + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        match &self.rt.rt {
+            Some(rt) if !Runner::inside_runtime() => {
+                rt.block_on(self.inner.start_ws_fn(handler, relogin))
+            }
+            _ => Err(crate::ws::WsError::Config(INSIDE_RUNTIME.into())),
+        }
+    }
+}

@@ -48,6 +48,7 @@ impl Client {
             login_lock: Arc::new(tokio::sync::Mutex::new(())),
             logins: Arc::default(),
             debug: options.debug,
+            retry: Arc::default(),
             options: Arc::new(options),
         };
         let base = inner.options.base_url().to_owned();

@@ -1,6 +1,8 @@
 //! Errors: what the server said (its error id and request id included), what it sent that we did not
 //! expect (the body kept), and what went wrong on the way.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use reqwest::StatusCode;
 
@@ -32,6 +34,22 @@ pub enum Error {
         /// The `X-Request-ID` header, when present.
         request_id: Option<String>,
         /// The body, untouched.
+        body: Bytes,
+    },
+    /// The server's rate limiter refused the request (HTTP 429) and asked to wait `retry_after`:
+    /// longer than what the retry policy allows ([`crate::retry`]), or after its last attempt.
+    #[error(
+        "rate limited: the server asks to wait {:.3} s{}: {}",
+        retry_after.as_secs_f64(),
+        request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default(),
+        body_preview(body)
+    )]
+    RateLimited {
+        /// The wait the server asked for (`Retry-After`, else `X-RateLimit-Reset`).
+        retry_after: Duration,
+        /// The `X-Request-ID` header, when present.
+        request_id: Option<String>,
+        /// The body, untouched (Mattermost's limiter sends `limit exceeded`).
         body: Bytes,
     },
     /// A success reply whose body did not decode into the expected type. The body is kept.
@@ -114,6 +132,7 @@ impl Error {
         match self {
             Error::Api(e) => Some(e.status),
             Error::UnexpectedStatus { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Transport(e) => e.status(),
             _ => None,
         }
@@ -123,7 +142,9 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
-            Error::UnexpectedStatus { request_id, .. } => request_id.as_deref(),
+            Error::UnexpectedStatus { request_id, .. } | Error::RateLimited { request_id, .. } => {
+                request_id.as_deref()
+            }
             _ => None,
         }
     }
@@ -149,9 +170,40 @@ impl Error {
     /// The raw body of the reply, when the error kept one.
     pub fn body(&self) -> Option<&Bytes> {
         match self {
-            Error::UnexpectedStatus { body, .. } | Error::Decode { body, .. } => Some(body),
+            Error::UnexpectedStatus { body, .. }
+            | Error::Decode { body, .. }
+            | Error::RateLimited { body, .. } => Some(body),
             _ => None,
         }
+    }
+
+    /// The wait a rate-limited call was asked for, for [`Error::RateLimited`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// [`Error::from_reply`] for a reply whose headers are at hand: a 429 that says how long to
+    /// wait is [`Error::RateLimited`].
+    pub(crate) fn from_reply_headers(
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: Bytes,
+    ) -> Error {
+        let request_id = header_request_id(headers);
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Some(retry_after) =
+                crate::retry::requested_wait(headers, std::time::SystemTime::now())
+        {
+            return Error::RateLimited {
+                retry_after,
+                request_id,
+                body,
+            };
+        }
+        Error::from_reply(status, request_id, body)
     }
 
     /// Builds the error for a reply with a failure status, from its raw body: a Mattermost error when
@@ -201,7 +253,7 @@ impl From<progenitor_client::Error<()>> for Error {
         use progenitor_client::Error as P;
         match e {
             P::ErrorResponse(rv) => {
-                Error::from_reply(rv.status(), header_request_id(rv.headers()), Bytes::new())
+                Error::from_reply_headers(rv.status(), rv.headers(), Bytes::new())
             }
             P::UnexpectedResponse(resp) => {
                 let body = resp
@@ -209,7 +261,7 @@ impl From<progenitor_client::Error<()>> for Error {
                     .get::<BufferedBody>()
                     .map(|b| b.0.clone())
                     .unwrap_or_default();
-                Error::from_reply(resp.status(), header_request_id(resp.headers()), body)
+                Error::from_reply_headers(resp.status(), resp.headers(), body)
             }
             P::InvalidResponsePayload(body, source) => Error::Decode { body, source },
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {

@@ -500,28 +500,32 @@ async fn send(
     }
     let method = request.method().clone();
     let path = request.url().path().to_owned();
-    let started = Instant::now();
-    let result = client.client().execute(request).await;
-    crate::hooks::trace(
-        client.inner().debug,
-        operation,
-        &method,
-        &path,
-        started,
-        &result,
-    );
+    // Retried as the policy allows, unless the body is a stream (uploads): that is sent once.
+    let result = crate::retry::send_with_retries(client, operation, request, |request| {
+        let started = Instant::now();
+        let (method, path) = (&method, path.as_str());
+        async move {
+            let result = client.client().execute(request).await;
+            crate::hooks::trace(
+                client.inner().debug,
+                operation,
+                method,
+                path,
+                started,
+                &result,
+            );
+            result
+        }
+    })
+    .await;
     let resp = result.map_err(Error::Transport)?;
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
     }
-    let request_id = resp
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let headers = resp.headers().clone();
     let body = resp.bytes().await.map_err(Error::Transport)?;
-    Err(Error::from_reply(status, request_id, body))
+    Err(Error::from_reply_headers(status, &headers, body))
 }
 
 /// [`send`], then the JSON reply decoded into `T`.

@@ -25,6 +25,8 @@ pub struct Inner {
     /// Successful logins so far (a relogin that waited for another sees it changed).
     pub(crate) logins: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) debug: bool,
+    /// What the retry policy (`options.retry`) did so far: [`Client::retry_stats`].
+    pub(crate) retry: Arc<crate::retry::RetryCounters>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -98,30 +100,47 @@ impl ClientHooks<Inner> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let method = request.method().clone();
-        let path = request.url().path().to_owned();
-        let started = Instant::now();
-        let result = self.client().execute(request).await;
-        let result = match result {
-            Ok(resp)
-                if crate::raw::capturing()
-                    || resp.status().is_client_error()
-                    || resp.status().is_server_error() =>
-            {
-                buffer_body(resp).await
-            }
-            other => other,
-        };
-        trace(
-            self.inner().debug,
+        // Boxed: the retry loop (a request kept for the next try, a timer) would otherwise grow
+        // every generated operation's future, and a caller's future holding many of them.
+        Box::pin(crate::retry::send_with_retries(
+            self,
             info.operation_id,
-            &method,
-            &path,
-            started,
-            &result,
-        );
-        result
+            request,
+            |request| exec_once(self, request, info),
+        ))
+        .await
     }
+}
+
+/// One try of a generated operation: sent, its failed reply's body buffered, traced.
+async fn exec_once(
+    client: &Client,
+    request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let method = request.method().clone();
+    let path = request.url().path().to_owned();
+    let started = Instant::now();
+    let result = client.client().execute(request).await;
+    let result = match result {
+        Ok(resp)
+            if crate::raw::capturing()
+                || resp.status().is_client_error()
+                || resp.status().is_server_error() =>
+        {
+            buffer_body(resp).await
+        }
+        other => other,
+    };
+    trace(
+        client.inner().debug,
+        info.operation_id,
+        &method,
+        &path,
+        started,
+        &result,
+    );
+    result
 }
 
 /// Reads a reply's body (a failed one, or any while `send_raw()` captures) and gives back an

@@ -28,6 +28,7 @@ pub mod options;
 pub mod paginate;
 pub mod raw;
 pub mod retry;
+pub mod ws;
 
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};

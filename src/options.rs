@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 
 /// How the client authenticates.
 #[derive(Clone, Deserialize)]
@@ -172,6 +173,11 @@ pub struct Options {
     /// Skip decoding replies client-wide: see [`crate::raw`] (default false).
     #[serde(deserialize_with = "de::flexible_bool")]
     pub skip_response_parsing: bool,
+    /// When requests are retried (default: on; see [`crate::retry`]). `false` or `"off"` switches
+    /// retries off; a table sets fields (`{ max_attempts = 3, max_wait = "10s" }`), as does a string
+    /// of `key=value` pairs (`"max_attempts=3,max_wait=10s"`, for environment maps).
+    #[serde(deserialize_with = "de::retry_policy")]
+    pub retry: RetryPolicy,
 }
 
 impl Default for Options {
@@ -193,6 +199,7 @@ impl Default for Options {
             ws_max_in_flight: 16,
             ws_reconnect_wait_time: Duration::from_secs(5),
             skip_response_parsing: false,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -216,6 +223,7 @@ impl std::fmt::Debug for Options {
             .field("ws_max_in_flight", &self.ws_max_in_flight)
             .field("ws_reconnect_wait_time", &self.ws_reconnect_wait_time)
             .field("skip_response_parsing", &self.skip_response_parsing)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -369,6 +377,21 @@ impl Options {
         }
         if self.ws_max_in_flight == 0 {
             return Err(config("ws_max_in_flight", "must be at least 1"));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(config(
+                "retry.max_attempts",
+                "must be at least 1 (1: no retry)",
+            ));
+        }
+        if self.retry.max_backoff < self.retry.initial_backoff {
+            return Err(config(
+                "retry.max_backoff",
+                format!(
+                    "{:?} is less than `retry.initial_backoff` ({:?})",
+                    self.retry.max_backoff, self.retry.initial_backoff
+                ),
+            ));
         }
         if self.client_key.is_some() && self.client_cert.is_none() {
             return Err(config("client_key", "needs `client_cert`"));
@@ -646,6 +669,8 @@ impl OptionsBuilder {
         ws_reconnect_wait_time: Duration);
     setter!(/// Skip decoding replies client-wide.
         skip_response_parsing: bool);
+    setter!(/// When requests are retried ([`RetryPolicy::off`] for never).
+        retry: RetryPolicy);
 
     /// The options, checked.
     pub fn options(self) -> Result<Options> {
@@ -664,6 +689,8 @@ mod de {
 
     use serde::Deserialize;
     use serde::de::{Deserializer, Error, Unexpected};
+
+    use crate::retry::RetryPolicy;
 
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -729,6 +756,110 @@ mod de {
                 &"a duration of zero or more seconds",
             )
         })
+    }
+
+    /// The fields of a retry policy given as a table; unset ones keep their defaults.
+    #[derive(Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct RetryTable {
+        #[serde(deserialize_with = "flexible_bool")]
+        enabled: bool,
+        #[serde(deserialize_with = "flexible_usize")]
+        max_attempts: usize,
+        #[serde(deserialize_with = "duration")]
+        max_wait: Duration,
+        #[serde(deserialize_with = "duration")]
+        initial_backoff: Duration,
+        #[serde(deserialize_with = "duration")]
+        max_backoff: Duration,
+    }
+
+    impl Default for RetryTable {
+        fn default() -> Self {
+            let d = RetryPolicy::default();
+            RetryTable {
+                enabled: d.enabled,
+                max_attempts: d.max_attempts as usize,
+                max_wait: d.max_wait,
+                initial_backoff: d.initial_backoff,
+                max_backoff: d.max_backoff,
+            }
+        }
+    }
+
+    impl RetryTable {
+        fn policy<E: Error>(self) -> Result<RetryPolicy, E> {
+            let max_attempts = u32::try_from(self.max_attempts).map_err(|_| {
+                E::invalid_value(
+                    Unexpected::Unsigned(self.max_attempts as u64),
+                    &"a number of attempts",
+                )
+            })?;
+            Ok(RetryPolicy {
+                enabled: self.enabled,
+                max_attempts,
+                max_wait: self.max_wait,
+                initial_backoff: self.initial_backoff,
+                max_backoff: self.max_backoff,
+            })
+        }
+    }
+
+    /// A retry policy: a boolean (`true`/`false`, or `"on"`/`"off"` and the other boolean words), a
+    /// table of its fields, or a string of `key=value` pairs separated by commas.
+    pub fn retry_policy<'de, D: Deserializer<'de>>(d: D) -> Result<RetryPolicy, D::Error> {
+        d.deserialize_any(RetryVisitor)
+    }
+
+    struct RetryVisitor;
+
+    const EXPECTED_RETRY: &str = "a boolean, `off`, a table of retry settings, \
+        or `key=value` pairs like `max_attempts=3,max_wait=10s`";
+
+    impl<'de> serde::de::Visitor<'de> for RetryVisitor {
+        type Value = RetryPolicy;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(EXPECTED_RETRY)
+        }
+
+        fn visit_bool<E: Error>(self, on: bool) -> Result<RetryPolicy, E> {
+            Ok(if on {
+                RetryPolicy::default()
+            } else {
+                RetryPolicy::off()
+            })
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<RetryPolicy, E> {
+            let t = s.trim();
+            match t.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" => return self.visit_bool(true),
+                "false" | "no" | "off" => return self.visit_bool(false),
+                _ => {}
+            }
+            let mut map = serde_json::Map::new();
+            for pair in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, v)) = pair.split_once('=') else {
+                    return Err(E::invalid_value(Unexpected::Str(s), &EXPECTED_RETRY));
+                };
+                map.insert(
+                    k.trim().to_owned(),
+                    serde_json::Value::String(v.trim().to_owned()),
+                );
+            }
+            if map.is_empty() {
+                return Err(E::invalid_value(Unexpected::Str(s), &EXPECTED_RETRY));
+            }
+            let table: RetryTable = serde_json::from_value(serde_json::Value::Object(map))
+                .map_err(|e| E::custom(format!("in `{t}`: {e}")))?;
+            table.policy()
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RetryPolicy, A::Error> {
+            let table = RetryTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            table.policy()
+        }
     }
 
     fn parse_duration(s: &str) -> Option<f64> {

@@ -67,8 +67,11 @@ impl RawResponse {
         if self.status.is_success() {
             Ok(self)
         } else {
-            let request_id = self.request_id().map(str::to_owned);
-            Err(Error::from_reply(self.status, request_id, self.body))
+            Err(Error::from_reply_headers(
+                self.status,
+                &self.headers,
+                self.body,
+            ))
         }
     }
 }
@@ -251,9 +254,18 @@ impl<'a> RawRequest<'a> {
         if let Some(auth) = inner.authorization() {
             req = req.header(reqwest::header::AUTHORIZATION, auth);
         }
-        let started = Instant::now();
-        let result = req.send().await;
-        crate::hooks::trace(inner.debug, "raw", &self.method, &path, started, &result);
+        let request = req.build().map_err(Error::Transport)?;
+        let http = self.client.client();
+        let (method, path) = (&self.method, path.as_str());
+        let result = crate::retry::send_with_retries(self.client, "raw", request, |request| {
+            let started = Instant::now();
+            async move {
+                let result = http.execute(request).await;
+                crate::hooks::trace(inner.debug, "raw", method, path, started, &result);
+                result
+            }
+        })
+        .await;
         let resp = result.map_err(Error::Transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();

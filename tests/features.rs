@@ -21,15 +21,31 @@ fn cargo_features_match_the_areas_and_every_tag_has_an_area() {
     let names: BTreeSet<&str> = areas.keys().map(String::as_str).collect();
     assert_eq!(full, names, "`full` in Cargo.toml lists exactly the areas");
     for name in &names {
-        assert!(manifest["features"].get(*name).is_some(), "feature {name} is declared");
+        assert!(
+            manifest["features"].get(*name).is_some(),
+            "feature {name} is declared"
+        );
     }
 
-    let tags: BTreeSet<&str> = areas.values().flat_map(|v| v.as_array().unwrap()).filter_map(|t| t.as_str()).collect();
-    let spec: serde_json::Value = serde_json::from_str(&read("openapi/mattermost-v4.json")).unwrap();
+    let tags: BTreeSet<&str> = areas
+        .values()
+        .flat_map(|v| v.as_array().unwrap())
+        .filter_map(|t| t.as_str())
+        .collect();
+    let spec: serde_json::Value =
+        serde_json::from_str(&read("openapi/mattermost-v4.json")).unwrap();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            for tag in op["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str()) {
-                assert!(tags.contains(tag), "{method} {path}: tag `{tag}` has no area");
+            for tag in op["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str())
+            {
+                assert!(
+                    tags.contains(tag),
+                    "{method} {path}: tag `{tag}` has no area"
+                );
             }
         }
     }

@@ -75,9 +75,14 @@ async fn a_wrong_password_is_the_servers_typed_refusal() {
     );
     assert!(err.request_id().is_some());
     // Leave mfauser's failed-attempt count at zero for the other tests.
-    support::login(&conn, &conn.mfa_user.username, &conn.mfa_user.password, None)
-        .await
-        .unwrap();
+    support::login(
+        &conn,
+        &conn.mfa_user.username,
+        &conn.mfa_user.password,
+        None,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-STATE="$REPO/target/testserver"
+# MM_TEST_STATE runs a separate instance (own database, files, connection file) from the same script.
+STATE="${MM_TEST_STATE:-$REPO/target/testserver}"
 
 MM_PORT="${MM_TEST_PORT:-8065}"
 PG_PORT="${MM_TEST_PG_PORT:-5544}"

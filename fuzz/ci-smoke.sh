@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A short run of every fuzz target, for CI: each target runs until RUNS executions or SECONDS
+# seconds, whichever comes first, from the committed seeds (and the local corpus, when there is
+# one). Any crash fails the script (the input is left in fuzz/artifacts/<target>/).
+#
+#   fuzz/ci-smoke.sh                  # all targets, 200k runs / 20 s each
+#   RUNS=50000 SECONDS_PER_TARGET=10 fuzz/ci-smoke.sh error_body options
+#
+# Needs the nightly toolchain (libFuzzer's instrumentation); without it the script says so and
+# exits 0. cargo-fuzz is installed when missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-200000}"
+SECONDS_PER_TARGET="${SECONDS_PER_TARGET:-20}"
+# The same build flags as the long runs in fuzz/README.md (no sanitizer, debug assertions on).
+BUILD_FLAGS=(--sanitizer none --debug-assertions)
+
+# `cargo +nightly` through rustup; without rustup, a cargo that is itself nightly.
+if command -v rustup >/dev/null 2>&1; then
+    if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+        echo "fuzz smoke test skipped: the nightly toolchain is not installed (rustup toolchain install nightly)"
+        exit 0
+    fi
+    CARGO=(cargo +nightly)
+elif rustc --version 2>/dev/null | grep -q nightly; then
+    CARGO=(cargo)
+else
+    echo "fuzz smoke test skipped: no nightly toolchain (neither rustup nor a nightly rustc)"
+    exit 0
+fi
+
+if ! "${CARGO[@]}" fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+if [ "$#" -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <("${CARGO[@]}" fuzz list)
+fi
+
+"${CARGO[@]}" fuzz build "${BUILD_FLAGS[@]}"
+
+status=0
+for target in "${targets[@]}"; do
+    echo "=== $target: up to $RUNS runs or $SECONDS_PER_TARGET s"
+    corpus="fuzz/corpus/$target"
+    mkdir -p "$corpus"
+    args=("$corpus" "fuzz/seeds/$target")
+    dict="fuzz/dicts/$target.dict"
+    flags=(-runs="$RUNS" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1)
+    if [ -f "$dict" ]; then
+        flags+=(-dict="$dict")
+    fi
+    if ! "${CARGO[@]}" fuzz run "${BUILD_FLAGS[@]}" "$target" "${args[@]}" -- "${flags[@]}"; then
+        echo "=== $target: FAILED (see fuzz/artifacts/$target/)"
+        status=1
+    fi
+done
+exit "$status"

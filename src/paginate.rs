@@ -1,0 +1,502 @@
+//! Pagination: paged replies as a [`Stream`] of their items.
+//!
+//! - [`paginate`] walks any `page`/`per_page` operation: give it a closure that sends one page, and
+//!   it asks for page 0, 1, 2, ... with [`MAX_PER_PAGE`] items each (the most the server gives: it
+//!   silently caps `per_page` at 200), until a page comes back short.
+//! - [`Client::channel_posts`](crate::Client::channel_posts) walks a channel's posts with the post
+//!   cursors of `GET /channels/{channel_id}/posts` (`before`, `after`, `since`) from a
+//!   [`PostCursor`].
+//!
+//! Both end after an error, which is their last item, and both are [`Stream`]s that also have an
+//! inherent `next()` and `try_collect()`, so that no stream library is needed.
+//!
+//! ```no_run
+//! # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
+//! use matterapi::paginate::{PostCursor, paginate};
+//!
+//! let mut users = paginate(|page, per_page| {
+//!     client.get_users().page(page).per_page(per_page).send()
+//! });
+//! while let Some(user) = users.next().await {
+//!     println!("{}", user?.username.unwrap_or_default());
+//! }
+//!
+//! let posts = client.channel_posts("channel id", PostCursor::Newest).try_collect().await?;
+//! println!("{} posts", posts.len());
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use futures_core::Stream;
+
+use crate::error::{Error, Result};
+use crate::generated::ResponseValue;
+
+/// The most items the server gives per page, whatever `per_page` asks for.
+pub const MAX_PER_PAGE: u32 = 200;
+
+/// A page of items: what a page's request gives back, as a list.
+pub trait PageItems {
+    /// The items' type.
+    type Item;
+    /// The items, in the server's order.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+impl<T> PageItems for Vec<T> {
+    type Item = T;
+    fn into_items(self) -> Vec<T> {
+        self
+    }
+}
+
+impl<T> PageItems for ResponseValue<Vec<T>> {
+    type Item = T;
+    fn into_items(self) -> Vec<T> {
+        self.into_inner()
+    }
+}
+
+/// The items of every page that `fetch(page, per_page)` gives, as a stream: pages 0, 1, 2, ... of
+/// [`MAX_PER_PAGE`] items (see [`Paginate::per_page`]), until a page has fewer items than asked
+/// for, or an error (the stream's last item), or [`Paginate::max_pages`] pages.
+///
+/// `fetch` is typically a generated operation's `send()`:
+/// `paginate(|page, per_page| client.get_users().page(page).per_page(per_page).send())`.
+pub fn paginate<F, Fut, R, E>(fetch: F) -> Paginate<F, Fut, R::Item>
+where
+    F: FnMut(u32, u32) -> Fut,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    R: PageItems,
+    E: Into<Error>,
+{
+    Paginate {
+        fetch,
+        per_page: MAX_PER_PAGE,
+        next_page: 0,
+        max_pages: None,
+        fetched: 0,
+        buffered: VecDeque::new(),
+        in_flight: None,
+        done: false,
+    }
+}
+
+/// The stream [`paginate`] makes.
+#[must_use = "a stream does nothing until polled"]
+pub struct Paginate<F, Fut, T> {
+    fetch: F,
+    per_page: u32,
+    next_page: u32,
+    max_pages: Option<u32>,
+    fetched: u32,
+    buffered: VecDeque<T>,
+    in_flight: Option<Pin<Box<Fut>>>,
+    done: bool,
+}
+
+// The future is boxed and the items are never pinned: only the closure must be `Unpin`.
+impl<F: Unpin, Fut, T> Unpin for Paginate<F, Fut, T> {}
+
+impl<F, Fut, T> std::fmt::Debug for Paginate<F, Fut, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paginate")
+            .field("per_page", &self.per_page)
+            .field("next_page", &self.next_page)
+            .field("max_pages", &self.max_pages)
+            .field("fetched", &self.fetched)
+            .field("buffered", &self.buffered.len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, Fut, T> Paginate<F, Fut, T> {
+    /// Items per page, 1 to [`MAX_PER_PAGE`] (values outside are brought inside: a larger one
+    /// would be capped by the server, and its full pages taken for the last).
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = per_page.clamp(1, MAX_PER_PAGE);
+        self
+    }
+
+    /// Starts at page `page` instead of 0.
+    pub fn start_page(mut self, page: u32) -> Self {
+        self.next_page = page;
+        self
+    }
+
+    /// Fetches at most `pages` pages, then ends (without an error).
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = Some(pages);
+        self
+    }
+
+    /// Pages fetched so far.
+    pub fn pages_fetched(&self) -> u32 {
+        self.fetched
+    }
+}
+
+impl<F, Fut, T, R, E> Paginate<F, Fut, T>
+where
+    F: FnMut(u32, u32) -> Fut + Unpin,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    R: PageItems<Item = T>,
+    E: Into<Error>,
+{
+    /// The next item, `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// Every item, or the first error.
+    pub async fn try_collect(mut self) -> Result<Vec<T>> {
+        let mut all = Vec::new();
+        while let Some(item) = self.next().await {
+            all.push(item?);
+        }
+        Ok(all)
+    }
+}
+
+impl<F, Fut, T, R, E> Stream for Paginate<F, Fut, T>
+where
+    F: FnMut(u32, u32) -> Fut + Unpin,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    R: PageItems<Item = T>,
+    E: Into<Error>,
+{
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.buffered.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let fut = match &mut this.in_flight {
+                Some(fut) => fut,
+                None => {
+                    if this.max_pages.is_some_and(|max| this.fetched >= max) {
+                        this.done = true;
+                        continue;
+                    }
+                    this.in_flight
+                        .insert(Box::pin((this.fetch)(this.next_page, this.per_page)))
+                }
+            };
+            let result = match fut.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(result) => result,
+            };
+            this.in_flight = None;
+            this.fetched = this.fetched.saturating_add(1);
+            match result {
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Ok(page) => {
+                    let items = page.into_items();
+                    match this.next_page.checked_add(1) {
+                        Some(next) if items.len() >= this.per_page as usize => {
+                            this.next_page = next;
+                        }
+                        _ => this.done = true,
+                    }
+                    this.buffered.extend(items);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "posts")]
+pub use posts::{ChannelPosts, PostCursor};
+
+#[cfg(feature = "posts")]
+mod posts {
+    use std::collections::{HashSet, VecDeque};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_core::Stream;
+
+    use super::MAX_PER_PAGE;
+    use crate::error::Result;
+    use crate::generated::Client;
+    use crate::types::{Post, PostList};
+
+    /// The most posts `since` gives in one reply.
+    const SINCE_LIMIT: usize = 1000;
+
+    /// Where a walk over a channel's posts starts, and which way it goes.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum PostCursor {
+        /// From the newest post back to the oldest: newest first.
+        Newest,
+        /// Back from the post with this id (not included) to the oldest: newest first.
+        Before(String),
+        /// Forward from the post with this id (not included) to the newest: oldest first.
+        After(String),
+        /// The posts created, edited or deleted after this time (milliseconds since the Unix
+        /// epoch), in the order of their last change. The server gives at most 1000 changes per
+        /// reply, picked in no particular order: when a reply is that full the walk goes on from
+        /// its latest change, and can miss older changes the server left out.
+        Since(i64),
+    }
+
+    #[derive(Debug)]
+    enum Walk {
+        /// `before` the anchor (none: the newest page).
+        Back(Option<String>),
+        /// `after` the anchor.
+        Forward(String),
+        /// `since` the time.
+        Since(i64),
+    }
+
+    type PageFuture<'a> = Pin<Box<dyn Future<Output = Result<PostList>> + Send + 'a>>;
+
+    /// The stream [`Client::channel_posts`] makes.
+    #[must_use = "a stream does nothing until polled"]
+    pub struct ChannelPosts<'a> {
+        client: &'a Client,
+        channel_id: String,
+        walk: Walk,
+        per_page: u32,
+        max_pages: Option<u32>,
+        fetched: u32,
+        /// Posts given already whose time is that of the last page's edge: the next page starts
+        /// at that time again (posts made in the same millisecond are not lost) and skips these.
+        edge: HashSet<String>,
+        buffered: VecDeque<Post>,
+        in_flight: Option<PageFuture<'a>>,
+        done: bool,
+    }
+
+    impl std::fmt::Debug for ChannelPosts<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ChannelPosts")
+                .field("channel_id", &self.channel_id)
+                .field("walk", &self.walk)
+                .field("per_page", &self.per_page)
+                .field("max_pages", &self.max_pages)
+                .field("fetched", &self.fetched)
+                .field("buffered", &self.buffered.len())
+                .field("done", &self.done)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl Client {
+        /// The posts of `channel_id` as a stream, walked from `from` with the post cursors of
+        /// `GET /api/v4/channels/{channel_id}/posts` ([`MAX_PER_PAGE`] posts per request). Replies
+        /// to threads are posts of the channel too; deleted posts are left out.
+        ///
+        /// The server's cursors compare creation times strictly, so a plain walk from a page's last
+        /// post would lose the posts made in the same millisecond; this walk starts each request a
+        /// little earlier and skips what it gave already. Only more posts in one millisecond than a
+        /// page holds can still be missed.
+        pub fn channel_posts(
+            &self,
+            channel_id: impl Into<String>,
+            from: PostCursor,
+        ) -> ChannelPosts<'_> {
+            let walk = match from {
+                PostCursor::Newest => Walk::Back(None),
+                PostCursor::Before(id) => Walk::Back(Some(id)),
+                PostCursor::After(id) => Walk::Forward(id),
+                PostCursor::Since(t) => Walk::Since(t),
+            };
+            ChannelPosts {
+                client: self,
+                channel_id: channel_id.into(),
+                walk,
+                per_page: MAX_PER_PAGE,
+                max_pages: None,
+                fetched: 0,
+                edge: HashSet::new(),
+                buffered: VecDeque::new(),
+                in_flight: None,
+                done: false,
+            }
+        }
+    }
+
+    impl<'a> ChannelPosts<'a> {
+        /// Posts per request, 1 to [`MAX_PER_PAGE`] (ignored by `since`, which has no pages).
+        pub fn per_page(mut self, per_page: u32) -> Self {
+            self.per_page = per_page.clamp(1, MAX_PER_PAGE);
+            self
+        }
+
+        /// Makes at most `pages` requests, then ends (without an error).
+        pub fn max_pages(mut self, pages: u32) -> Self {
+            self.max_pages = Some(pages);
+            self
+        }
+
+        /// Requests made so far.
+        pub fn pages_fetched(&self) -> u32 {
+            self.fetched
+        }
+
+        /// The next post, `None` at the end.
+        pub async fn next(&mut self) -> Option<Result<Post>> {
+            std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+        }
+
+        /// Every post, or the first error.
+        pub async fn try_collect(mut self) -> Result<Vec<Post>> {
+            let mut all = Vec::new();
+            while let Some(post) = self.next().await {
+                all.push(post?);
+            }
+            Ok(all)
+        }
+
+        fn request(&self) -> PageFuture<'a> {
+            let b = self
+                .client
+                .get_posts_for_channel()
+                .channel_id(self.channel_id.clone());
+            let b = match &self.walk {
+                Walk::Back(None) => b.per_page(self.per_page),
+                Walk::Back(Some(anchor)) => b.before(anchor.clone()).per_page(self.per_page),
+                Walk::Forward(anchor) => b.after(anchor.clone()).per_page(self.per_page),
+                Walk::Since(t) => b.since(*t),
+            };
+            Box::pin(async move { Ok(b.send().await?.into_inner()) })
+        }
+
+        /// Takes a page's new posts into the buffer, in walk order, and moves the cursor on (or
+        /// ends the walk).
+        fn take(&mut self, list: PostList) {
+            let PostList {
+                order,
+                mut posts,
+                prev_post_id,
+                next_post_id,
+                ..
+            } = list;
+            let order = order.unwrap_or_default();
+            let got = order.len();
+            let mut page: Vec<Post> = order
+                .iter()
+                .filter_map(|id| posts.as_mut().and_then(|p| p.remove(id)))
+                .collect();
+            let (time, more): (fn(&Post) -> i64, bool) = match &self.walk {
+                Walk::Back(_) => {
+                    // Newest first; `prev_post_id` is empty when no older post is left.
+                    page.sort_by_key(|p| std::cmp::Reverse(p.create_at.unwrap_or(0)));
+                    (
+                        |p| p.create_at.unwrap_or(0),
+                        prev_post_id.is_some_and(|p| !p.is_empty()),
+                    )
+                }
+                Walk::Forward(_) => {
+                    // Oldest first; `next_post_id` is empty when no newer post is left.
+                    page.sort_by_key(|p| p.create_at.unwrap_or(0));
+                    (
+                        |p| p.create_at.unwrap_or(0),
+                        next_post_id.is_some_and(|p| !p.is_empty()),
+                    )
+                }
+                Walk::Since(_) => {
+                    page.sort_by_key(|p| p.update_at.unwrap_or(0));
+                    (|p| p.update_at.unwrap_or(0), got >= SINCE_LIMIT)
+                }
+            };
+            // The page's edge: the time of its last post in walk order. The next request starts
+            // at the page's last post of another time, so that the posts sharing the edge's time
+            // come again (and are skipped as given) instead of being lost to the server's strict
+            // `<` and `>`.
+            let times: Vec<(i64, Option<String>)> =
+                page.iter().map(|p| (time(p), p.id.clone())).collect();
+            let fresh: Vec<Post> = page
+                .into_iter()
+                .filter(|p| !p.id.as_ref().is_some_and(|id| self.edge.contains(id)))
+                .collect();
+            let cursor = match times.last() {
+                Some((edge_time, last_id)) if !fresh.is_empty() => {
+                    let edge_time = *edge_time;
+                    self.edge = times
+                        .iter()
+                        .filter(|(t, _)| *t == edge_time)
+                        .filter_map(|(_, id)| id.clone())
+                        .collect();
+                    // Only when the whole page shares one time (more posts in one millisecond than
+                    // a page holds) does the walk go on from its last post, skipping the rest.
+                    let anchor = times
+                        .iter()
+                        .rev()
+                        .find(|(t, _)| *t != edge_time)
+                        .map_or(last_id, |(_, id)| id)
+                        .clone();
+                    match self.walk {
+                        Walk::Since(_) => Some(Walk::Since(edge_time.saturating_sub(1))),
+                        Walk::Back(_) => anchor.map(|id| Walk::Back(Some(id))),
+                        Walk::Forward(_) => anchor.map(Walk::Forward),
+                    }
+                }
+                // Nothing new: the page would repeat itself.
+                _ => None,
+            };
+            match cursor {
+                Some(walk) if more => self.walk = walk,
+                _ => self.done = true,
+            }
+            self.buffered.extend(fresh);
+        }
+    }
+
+    impl Stream for ChannelPosts<'_> {
+        type Item = Result<Post>;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Post>>> {
+            let this = self.get_mut();
+            loop {
+                if let Some(post) = this.buffered.pop_front() {
+                    return Poll::Ready(Some(Ok(post)));
+                }
+                if this.done {
+                    return Poll::Ready(None);
+                }
+                let fut = match &mut this.in_flight {
+                    Some(fut) => fut,
+                    None => {
+                        if this.max_pages.is_some_and(|max| this.fetched >= max) {
+                            this.done = true;
+                            continue;
+                        }
+                        let fut = this.request();
+                        this.in_flight.insert(fut)
+                    }
+                };
+                let result = match fut.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(result) => result,
+                };
+                this.in_flight = None;
+                this.fetched = this.fetched.saturating_add(1);
+                match result {
+                    Err(e) => {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Ok(list) => this.take(list),
+                }
+            }
+        }
+    }
+}

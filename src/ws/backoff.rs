@@ -1,0 +1,174 @@
+//! Reconnect back-off: how long the listener waits before its next connection attempt.
+//!
+//! The official web client's policy, with the first wait taken from
+//! [`Options::ws_reconnect_wait_time`](crate::Options::ws_reconnect_wait_time): the base wait after
+//! each of the first 7 consecutive failures, then `base × failures²`, capped (5 minutes by default),
+//! plus 0–2 s of random jitter so that many clients do not reconnect in step. A connection that
+//! stayed up long enough (60 s by default) resets the count.
+//!
+//! [`Backoff`] is a plain value: [`Backoff::delay`] is a pure function of the failure count and a
+//! jitter fraction, so the policy is testable without a clock or a socket.
+
+use std::time::Duration;
+
+/// The reconnect back-off policy and its failure count.
+///
+/// ```
+/// use std::time::Duration;
+/// use matterapi::ws::Backoff;
+///
+/// let b = Backoff::new(Duration::from_secs(3));
+/// assert_eq!(b.delay(1, 0.0), Duration::from_secs(3));
+/// assert_eq!(b.delay(7, 0.0), Duration::from_secs(3));
+/// assert_eq!(b.delay(8, 0.0), Duration::from_secs(3 * 64));
+/// assert_eq!(b.delay(100, 0.0), Duration::from_secs(300)); // capped
+/// assert_eq!(b.delay(1, 0.5), Duration::from_secs(4)); // + half of the 2 s jitter
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    base: Duration,
+    cap: Duration,
+    jitter: Duration,
+    grow_after: u32,
+    stable_after: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    /// The official web client's policy with `base` as the first wait: 5 min cap, 0–2 s jitter,
+    /// growth after 7 failures, reset after 60 s connected.
+    pub fn new(base: Duration) -> Backoff {
+        Backoff {
+            base,
+            cap: Duration::from_secs(300),
+            jitter: Duration::from_secs(2),
+            grow_after: 7,
+            stable_after: Duration::from_secs(60),
+            failures: 0,
+        }
+    }
+
+    /// The longest wait before jitter (default 5 minutes).
+    pub fn with_cap(mut self, cap: Duration) -> Backoff {
+        self.cap = cap;
+        self
+    }
+
+    /// The most random jitter added to each wait (default 2 s).
+    pub fn with_jitter(mut self, jitter: Duration) -> Backoff {
+        self.jitter = jitter;
+        self
+    }
+
+    /// After this many consecutive failures the wait grows as `base × failures²` (default 7).
+    pub fn with_grow_after(mut self, failures: u32) -> Backoff {
+        self.grow_after = failures;
+        self
+    }
+
+    /// A connection that stayed up this long resets the failure count (default 60 s).
+    pub fn with_stable_after(mut self, stable_after: Duration) -> Backoff {
+        self.stable_after = stable_after;
+        self
+    }
+
+    /// The wait after `failures` consecutive failures, with `jitter_fraction` (clamped to `0..=1`)
+    /// of the jitter range added. Pure: the same inputs always give the same wait.
+    pub fn delay(&self, failures: u32, jitter_fraction: f64) -> Duration {
+        let wait = if failures > self.grow_after {
+            let factor = failures.saturating_mul(failures);
+            self.base.saturating_mul(factor)
+        } else {
+            self.base
+        };
+        let fraction = if jitter_fraction.is_finite() {
+            jitter_fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        wait.min(self.cap)
+            .saturating_add(self.jitter.mul_f64(fraction))
+    }
+
+    /// Counts one more failure and gives the wait before the next attempt.
+    pub fn next_delay(&mut self, jitter_fraction: f64) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        self.delay(self.failures, jitter_fraction)
+    }
+
+    /// Tells the policy that a connection stayed up for `uptime`: a stable one resets the count.
+    pub fn connection_ended(&mut self, uptime: Duration) {
+        if uptime >= self.stable_after {
+            self.failures = 0;
+        }
+    }
+
+    /// Forgets every failure.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Consecutive failures counted so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The first wait.
+    pub fn base(&self) -> Duration {
+        self.base
+    }
+}
+
+/// A small, fast pseudo-random generator (SplitMix64) for jitter: no dependency, no global state.
+#[derive(Debug, Clone)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    /// Seeded from the clock and an address, so that clients started together still differ.
+    pub(crate) fn from_entropy() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let local = 0u8;
+        let addr = &local as *const u8 as u64;
+        Jitter(nanos ^ addr.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The next number in `[0, 1)`.
+    pub(crate) fn next_fraction(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_range() {
+        let mut j = Jitter(1);
+        for _ in 0..10_000 {
+            let f = j.next_fraction();
+            assert!((0.0..1.0).contains(&f));
+        }
+    }
+
+    #[test]
+    fn stable_connection_resets_the_count() {
+        let mut b = Backoff::new(Duration::from_secs(1));
+        for _ in 0..9 {
+            b.next_delay(0.0);
+        }
+        assert_eq!(b.failures(), 9);
+        b.connection_ended(Duration::from_secs(5));
+        assert_eq!(b.failures(), 9, "a short connection does not reset");
+        b.connection_ended(Duration::from_secs(60));
+        assert_eq!(b.failures(), 0);
+    }
+}

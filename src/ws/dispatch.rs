@@ -1,0 +1,163 @@
+//! Calling a handler for each event of an [`EventStream`]: one at a time in order, or
+//! concurrently with a bounded number in flight. Handler errors and panics are logged (tracing) and
+//! counted, never fatal; lifecycle items are logged and counted.
+
+use std::error::Error as StdError;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::ws::{Event, EventStream, WsError, WsItem};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What a handler-driven listener saw, returned when it ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WsStats {
+    /// Events handed to the handler.
+    pub events: u64,
+    /// Handler calls that returned an error or panicked.
+    pub handler_errors: u64,
+    /// Frames the server sent that could not be understood.
+    pub bad_frames: u64,
+    /// Connections made after the first.
+    pub reconnects: u64,
+    /// Of those, the ones that could not resume (events may have been lost).
+    pub resyncs: u64,
+}
+
+fn record(result: Result<Result<(), BoxError>, String>, stats: &mut WsStats) {
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            stats.handler_errors += 1;
+            tracing::warn!(target: "matterapi::ws", error = %e, "event handler failed");
+        }
+        Err(panic) => {
+            stats.handler_errors += 1;
+            tracing::error!(target: "matterapi::ws", panic = %panic, "event handler panicked");
+        }
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Runs one handler call, catching a panic.
+async fn call<H, Fut, E>(handler: &H, ev: Event) -> Result<Result<(), BoxError>, String>
+where
+    H: Fn(Event) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    match AssertUnwindSafe(async { handler(ev).await })
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => Ok(r.map_err(Into::into)),
+        Err(p) => Err(panic_message(p)),
+    }
+}
+
+impl EventStream {
+    /// Calls `handler` for each event until the listener ends: after a shutdown `Ok` with what it
+    /// saw, after a terminal error that error. Concurrent (at most `max_in_flight` calls at once)
+    /// or one call at a time in arrival order, as the builder and the options say; in-flight calls
+    /// finish before this returns.
+    pub async fn run<H, Fut, E>(mut self, handler: H) -> Result<WsStats, WsError>
+    where
+        H: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let handler = Arc::new(handler);
+        let mut stats = WsStats::default();
+        let mut in_flight: JoinSet<Result<Result<(), BoxError>, String>> = JoinSet::new();
+        let permits = Arc::new(Semaphore::new(self.max_in_flight.max(1)));
+        let mut connected_before = false;
+        let mut terminal = None;
+        while let Some(item) = self.recv().await {
+            match item {
+                WsItem::Event(ev) => {
+                    stats.events += 1;
+                    if self.concurrent {
+                        while let Some(done) = in_flight.try_join_next() {
+                            record(done.unwrap_or_else(|e| Err(e.to_string())), &mut stats);
+                        }
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let handler = handler.clone();
+                        in_flight.spawn(async move {
+                            let r = call(handler.as_ref(), ev).await;
+                            drop(permit);
+                            r
+                        });
+                    } else {
+                        record(call(handler.as_ref(), ev).await, &mut stats);
+                    }
+                }
+                WsItem::Connected {
+                    connection_id,
+                    resumed,
+                } => {
+                    if connected_before {
+                        stats.reconnects += 1;
+                    }
+                    connected_before = true;
+                    tracing::info!(target: "matterapi::ws", %connection_id, resumed, "websocket connected");
+                }
+                WsItem::Resync => {
+                    stats.resyncs += 1;
+                    tracing::warn!(target: "matterapi::ws", "websocket could not resume: events may have been missed");
+                }
+                WsItem::Disconnected { reason, retry_in } => {
+                    tracing::info!(target: "matterapi::ws", %reason, ?retry_in, "websocket disconnected");
+                }
+                WsItem::Error(e) if e.is_terminal() => {
+                    terminal = Some(e);
+                }
+                WsItem::Error(e) => {
+                    stats.bad_frames += 1;
+                    tracing::warn!(target: "matterapi::ws", error = %e, "bad websocket frame");
+                }
+            }
+        }
+        while let Some(done) = in_flight.join_next().await {
+            record(done.unwrap_or_else(|e| Err(e.to_string())), &mut stats);
+        }
+        match terminal {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        }
+    }
+
+    /// [`EventStream::run`] for a plain (blocking) function: each call runs on tokio's blocking
+    /// threads, so the runtime's workers stay free.
+    pub async fn run_fn<H, E>(self, handler: H) -> Result<WsStats, WsError>
+    where
+        H: Fn(Event) -> Result<(), E> + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        let handler = Arc::new(handler);
+        self.run(move |ev| {
+            let handler = handler.clone();
+            async move {
+                match tokio::task::spawn_blocking(move || handler(ev).map_err(Into::into)).await {
+                    Ok(r) => r,
+                    Err(join) if join.is_panic() => Err(panic_message(join.into_panic()).into()),
+                    Err(join) => Err(Box::new(join) as BoxError),
+                }
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,795 @@
+//! Websocket frames as typed values: [`Event`] (with a typed [`EventKind`] payload, its `seq`, its
+//! [`Broadcast`] and the raw frame) and [`Reply`] (the answer to an action).
+//!
+//! Some payload fields are JSON strings holding JSON (`posted.data.post`, `posted.data.mentions`,
+//! `reaction_added.data.reaction`, ...): they are decoded here (a field that already is an object is
+//! accepted too). Event types this crate does not know, plugin events (`custom_<plugin>_<name>`)
+//! included, arrive as [`EventKind::Unknown`], never as an error.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::types;
+use crate::ws::error::{BadFrameKind, WsError};
+
+/// Whom the server sent an event to (`broadcast` of every event).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Broadcast {
+    /// Users the event was not sent to.
+    pub omit_users: Option<HashMap<String, bool>>,
+    /// The user the event was sent to, when it was sent to one user.
+    pub user_id: String,
+    /// The channel the event concerns, when it was sent to a channel's members.
+    pub channel_id: String,
+    /// The team the event concerns, when it was sent to a team's members.
+    pub team_id: String,
+    /// The connection the event was sent to, when it was sent to one connection.
+    pub connection_id: String,
+    /// A connection the event was not sent to.
+    pub omit_connection_id: String,
+}
+
+/// One event from the server.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Event {
+    /// The event's number on its connection (0 for `hello`, then +1 per event).
+    pub seq: Option<i64>,
+    /// Whom it was sent to.
+    pub broadcast: Broadcast,
+    /// The typed payload.
+    pub kind: EventKind,
+    raw: Utf8Bytes,
+}
+
+impl Event {
+    /// The event type, e.g. `posted` (also for [`EventKind::Unknown`]).
+    pub fn event_type(&self) -> &str {
+        self.kind.event_type()
+    }
+
+    /// The frame as the server sent it.
+    pub fn raw(&self) -> &str {
+        self.raw.as_str()
+    }
+
+    /// The frame's `data`, as untyped JSON (parsed again from [`Event::raw`]).
+    pub fn data(&self) -> serde_json::Value {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(default)]
+            data: serde_json::Value,
+        }
+        serde_json::from_str::<Data>(self.raw())
+            .map(|d| d.data)
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The channel the event concerns: the payload's channel when it names one, else the
+    /// broadcast's.
+    pub fn channel_id(&self) -> Option<&str> {
+        let from_kind = match &self.kind {
+            EventKind::Posted(p) => p.post.channel_id.as_deref(),
+            EventKind::PostEdited(p) => p.post.channel_id.as_deref(),
+            EventKind::PostDeleted(p) => p.post.channel_id.as_deref(),
+            EventKind::ChannelCreated(c) => Some(c.channel_id.as_str()),
+            EventKind::ChannelDeleted(c) => Some(c.channel_id.as_str()),
+            EventKind::ChannelViewed(c) => Some(c.channel_id.as_str()),
+            _ => None,
+        };
+        from_kind
+            .filter(|c| !c.is_empty())
+            .or_else(|| Some(self.broadcast.channel_id.as_str()).filter(|c| !c.is_empty()))
+    }
+}
+
+/// The typed payload of an [`Event`], by event type.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `hello`: the first event of a new connection.
+    Hello(Hello),
+    /// `posted`: a new post.
+    Posted(Box<Posted>),
+    /// `post_edited`.
+    PostEdited(Box<PostEdited>),
+    /// `post_deleted`.
+    PostDeleted(Box<PostDeleted>),
+    /// `reaction_added`.
+    ReactionAdded(Box<ReactionChanged>),
+    /// `reaction_removed`.
+    ReactionRemoved(Box<ReactionChanged>),
+    /// `typing`: someone is typing in the broadcast's channel.
+    Typing(Typing),
+    /// `status_change`: a user's status changed.
+    StatusChange(StatusChange),
+    /// `channel_created`.
+    ChannelCreated(ChannelRef),
+    /// `channel_updated`.
+    ChannelUpdated(Box<ChannelUpdated>),
+    /// `channel_converted`: a public channel became private.
+    ChannelConverted(ChannelRef),
+    /// `channel_deleted` (archived).
+    ChannelDeleted(ChannelDeleted),
+    /// `channel_restored` (unarchived).
+    ChannelRestored(ChannelRef),
+    /// `channel_viewed`: the user viewed a channel.
+    ChannelViewed(ChannelRef),
+    /// `multiple_channels_viewed`.
+    MultipleChannelsViewed(MultipleChannelsViewed),
+    /// `channel_member_updated`.
+    ChannelMemberUpdated(Box<ChannelMemberUpdated>),
+    /// `user_added`: a user joined the broadcast's channel.
+    UserAdded(UserAdded),
+    /// `user_removed`: a user left a channel.
+    UserRemoved(UserRemoved),
+    /// `user_updated`.
+    UserUpdated(Box<UserUpdated>),
+    /// `user_role_updated`.
+    UserRoleUpdated(UserRoleUpdated),
+    /// `new_user`: an account was created.
+    NewUser(UserRef),
+    /// `direct_added`: a direct channel was created.
+    DirectAdded(DirectAdded),
+    /// `group_added`: a group message channel was created.
+    GroupAdded(GroupAdded),
+    /// `added_to_team`.
+    AddedToTeam(TeamMembership),
+    /// `leave_team`.
+    LeaveTeam(TeamMembership),
+    /// `update_team`.
+    UpdateTeam(Box<TeamUpdated>),
+    /// `preferences_changed`.
+    PreferencesChanged(Preferences),
+    /// `preferences_deleted`.
+    PreferencesDeleted(Preferences),
+    /// `emoji_added`.
+    EmojiAdded(Box<EmojiAdded>),
+    /// `ephemeral_message`: a post only this user sees.
+    EphemeralMessage(Box<PostEdited>),
+    /// Any other event type (new server versions, plugins' `custom_*` events): never an error.
+    Unknown {
+        /// The event type.
+        event: String,
+        /// Its payload.
+        data: serde_json::Value,
+    },
+}
+
+impl EventKind {
+    /// The event type as the server names it.
+    pub fn event_type(&self) -> &str {
+        match self {
+            EventKind::Hello(_) => "hello",
+            EventKind::Posted(_) => "posted",
+            EventKind::PostEdited(_) => "post_edited",
+            EventKind::PostDeleted(_) => "post_deleted",
+            EventKind::ReactionAdded(_) => "reaction_added",
+            EventKind::ReactionRemoved(_) => "reaction_removed",
+            EventKind::Typing(_) => "typing",
+            EventKind::StatusChange(_) => "status_change",
+            EventKind::ChannelCreated(_) => "channel_created",
+            EventKind::ChannelUpdated(_) => "channel_updated",
+            EventKind::ChannelConverted(_) => "channel_converted",
+            EventKind::ChannelDeleted(_) => "channel_deleted",
+            EventKind::ChannelRestored(_) => "channel_restored",
+            EventKind::ChannelViewed(_) => "channel_viewed",
+            EventKind::MultipleChannelsViewed(_) => "multiple_channels_viewed",
+            EventKind::ChannelMemberUpdated(_) => "channel_member_updated",
+            EventKind::UserAdded(_) => "user_added",
+            EventKind::UserRemoved(_) => "user_removed",
+            EventKind::UserUpdated(_) => "user_updated",
+            EventKind::UserRoleUpdated(_) => "user_role_updated",
+            EventKind::NewUser(_) => "new_user",
+            EventKind::DirectAdded(_) => "direct_added",
+            EventKind::GroupAdded(_) => "group_added",
+            EventKind::AddedToTeam(_) => "added_to_team",
+            EventKind::LeaveTeam(_) => "leave_team",
+            EventKind::UpdateTeam(_) => "update_team",
+            EventKind::PreferencesChanged(_) => "preferences_changed",
+            EventKind::PreferencesDeleted(_) => "preferences_deleted",
+            EventKind::EmojiAdded(_) => "emoji_added",
+            EventKind::EphemeralMessage(_) => "ephemeral_message",
+            EventKind::Unknown { event, .. } => event,
+        }
+    }
+}
+
+/// `hello`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Hello {
+    /// This connection's id: the key to resume it.
+    pub connection_id: String,
+    /// `version.build.config-hash.enterprise`.
+    pub server_version: String,
+    /// The server's host name, when it could tell.
+    pub server_hostname: Option<String>,
+}
+
+/// `posted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Posted {
+    /// The post (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub post: types::Post,
+    /// The channel's display name (for a direct channel, the other user's name).
+    pub channel_display_name: String,
+    /// The channel's name.
+    pub channel_name: String,
+    /// `O` open, `P` private, `D` direct, `G` group.
+    pub channel_type: String,
+    /// The sender's display name.
+    pub sender_name: String,
+    /// The team (empty for direct and group channels).
+    pub team_id: String,
+    /// Ids of the users mentioned (sent as a JSON string, decoded; empty when none).
+    #[serde(deserialize_with = "double::de")]
+    pub mentions: Vec<String>,
+    /// Ids of the thread's followers (sent as a JSON string, decoded; empty when none).
+    #[serde(deserialize_with = "double::de")]
+    pub followers: Vec<String>,
+    /// Whether the post sets its author online.
+    pub set_online: bool,
+}
+
+/// `post_edited` and `ephemeral_message`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostEdited {
+    /// The post (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub post: types::Post,
+}
+
+/// `post_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostDeleted {
+    /// The post (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub post: types::Post,
+    /// Who deleted it, when the server says.
+    pub delete_by: Option<String>,
+}
+
+/// `reaction_added` and `reaction_removed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ReactionChanged {
+    /// The reaction (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub reaction: types::Reaction,
+}
+
+/// `typing`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Typing {
+    /// Who is typing.
+    pub user_id: String,
+    /// The thread's root post, empty outside a thread.
+    pub parent_id: String,
+}
+
+/// `status_change`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct StatusChange {
+    /// Whose status.
+    pub user_id: String,
+    /// `online`, `away`, `dnd` or `offline`.
+    pub status: String,
+}
+
+/// An event naming a channel (`channel_created`, `channel_viewed`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelRef {
+    /// The channel.
+    pub channel_id: String,
+    /// Its team, when the server says.
+    pub team_id: String,
+}
+
+/// `channel_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelUpdated {
+    /// The channel (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub channel: types::Channel,
+}
+
+/// `channel_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelDeleted {
+    /// The channel.
+    pub channel_id: String,
+    /// When it was archived (ms since the epoch).
+    pub delete_at: i64,
+}
+
+/// `multiple_channels_viewed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MultipleChannelsViewed {
+    /// Channel id -> when it was viewed (ms since the epoch).
+    pub channel_times: HashMap<String, i64>,
+}
+
+/// `channel_member_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelMemberUpdated {
+    /// The membership (sent as a JSON string, decoded).
+    #[serde(rename = "channelMember", deserialize_with = "double::de")]
+    pub channel_member: types::ChannelMember,
+}
+
+/// `user_added`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserAdded {
+    /// Who joined (the channel is the broadcast's).
+    pub user_id: String,
+    /// The channel's team.
+    pub team_id: String,
+}
+
+/// `user_removed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserRemoved {
+    /// Who left, when sent to the channel's members.
+    pub user_id: Option<String>,
+    /// The channel left, when sent to the user who left.
+    pub channel_id: Option<String>,
+    /// Who removed them.
+    pub remover_id: String,
+}
+
+/// `user_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserUpdated {
+    /// The user, sanitized for the receiver.
+    #[serde(deserialize_with = "double::de")]
+    pub user: types::User,
+}
+
+/// `user_role_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserRoleUpdated {
+    /// Whose roles.
+    pub user_id: String,
+    /// The new roles, space-separated.
+    pub roles: String,
+}
+
+/// An event naming a user (`new_user`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserRef {
+    /// The user.
+    pub user_id: String,
+}
+
+/// `direct_added`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct DirectAdded {
+    /// Who created the direct channel.
+    pub creator_id: String,
+    /// The other user.
+    pub teammate_id: String,
+}
+
+/// `group_added`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct GroupAdded {
+    /// The members (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub teammate_ids: Vec<String>,
+}
+
+/// `added_to_team` and `leave_team`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TeamMembership {
+    /// The team.
+    pub team_id: String,
+    /// The user.
+    pub user_id: String,
+}
+
+/// `update_team`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TeamUpdated {
+    /// The team (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub team: types::Team,
+}
+
+/// `preferences_changed` and `preferences_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Preferences {
+    /// The preferences (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub preferences: Vec<types::Preference>,
+}
+
+/// `emoji_added`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EmojiAdded {
+    /// The emoji (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub emoji: types::Emoji,
+}
+
+/// The server's answer to an action, matched to it by `seq_reply`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Reply {
+    /// `OK` or `FAIL`.
+    pub status: String,
+    /// The `seq` of the action answered.
+    pub seq_reply: i64,
+    /// The reply's data (`Null` when none).
+    pub data: serde_json::Value,
+    /// The error, for `FAIL`.
+    pub error: Option<ReplyError>,
+}
+
+impl Reply {
+    /// Whether the status is `OK`.
+    pub fn is_ok(&self) -> bool {
+        self.status == "OK"
+    }
+
+    /// Whether the server said the socket is not authenticated (a revoked or expired session).
+    pub fn is_not_authenticated(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.id.contains("not_authenticated"))
+    }
+}
+
+/// The error of a `FAIL` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ReplyError {
+    /// The error id, e.g. `api.web_socket_router.not_authenticated.app_error`.
+    pub id: String,
+    /// The message.
+    pub message: String,
+    /// The status code.
+    pub status_code: Option<u16>,
+    /// The request id, when given.
+    pub request_id: Option<String>,
+}
+
+/// A frame from the server: an event or a reply.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // events are the common case: no allocation for them
+pub enum Frame {
+    /// An event.
+    Event(Event),
+    /// A reply to an action.
+    Reply(Reply),
+}
+
+impl Frame {
+    /// Decodes a text frame as the listener does. A frame that is not JSON, or is JSON but neither
+    /// an event nor a reply, or an event whose payload does not match its type, is
+    /// [`WsError::BadFrame`] keeping the frame.
+    pub fn parse(text: impl Into<String>) -> Result<Frame, WsError> {
+        match parse(Utf8Bytes::from(text.into())) {
+            Parsed::Frame(f) => Ok(f),
+            Parsed::BadEvent { error, .. } | Parsed::Bad(error) => Err(error),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    broadcast: Option<&'a RawValue>,
+    #[serde(default)]
+    seq: Option<i64>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq_reply: Option<i64>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+fn bad(kind: BadFrameKind, detail: impl Into<String>, raw: &Utf8Bytes) -> WsError {
+    WsError::bad_frame(kind, detail, Bytes::from(raw.clone()))
+}
+
+/// A decoded text frame, or why it could not be decoded.
+pub(crate) enum Parsed {
+    /// An event or a reply.
+    Frame(Frame),
+    /// An event whose envelope is fine (it has a `seq`) but whose payload is not: it still counts
+    /// in the connection's numbering.
+    BadEvent {
+        /// The event's `seq`.
+        seq: Option<i64>,
+        /// The bad-frame error.
+        error: WsError,
+    },
+    /// Anything else that is not understood.
+    Bad(WsError),
+}
+
+/// Decodes a text frame (the listener's one decoding path).
+pub(crate) fn parse(raw: Utf8Bytes) -> Parsed {
+    let env: Envelope<'_> = match serde_json::from_str(raw.as_str()) {
+        Ok(env) => env,
+        Err(e) if e.is_data() => {
+            return Parsed::Bad(bad(BadFrameKind::UnexpectedShape, e.to_string(), &raw));
+        }
+        Err(e) => return Parsed::Bad(bad(BadFrameKind::InvalidJson, e.to_string(), &raw)),
+    };
+    let seq = env.seq;
+    if let Some(event) = env.event.as_deref() {
+        let data = env.data.map(RawValue::get).unwrap_or("{}");
+        let broadcast = match env.broadcast {
+            Some(b) => match serde_json::from_str::<Broadcast>(b.get()) {
+                Ok(b) => b,
+                Err(e) => {
+                    let detail = format!("`{event}` broadcast: {e}");
+                    let error = bad(BadFrameKind::UnexpectedShape, detail, &raw);
+                    return Parsed::BadEvent { seq, error };
+                }
+            },
+            None => Broadcast::default(),
+        };
+        return match decode_kind(event, data) {
+            Ok(kind) => Parsed::Frame(Frame::Event(Event {
+                seq,
+                broadcast,
+                kind,
+                raw,
+            })),
+            Err(e) => {
+                let detail = format!("`{event}` payload: {e}");
+                let error = bad(BadFrameKind::UnexpectedShape, detail, &raw);
+                Parsed::BadEvent { seq, error }
+            }
+        };
+    }
+    if let (Some(status), Some(seq_reply)) = (env.status.as_deref(), env.seq_reply) {
+        let shape = |e: serde_json::Error| {
+            Parsed::Bad(bad(BadFrameKind::UnexpectedShape, e.to_string(), &raw))
+        };
+        let data = match env.data {
+            Some(d) => match serde_json::from_str(d.get()) {
+                Ok(v) => v,
+                Err(e) => return shape(e),
+            },
+            None => serde_json::Value::Null,
+        };
+        let error = match env.error {
+            Some(e) => match serde_json::from_str::<ReplyError>(e.get()) {
+                Ok(e) => Some(e),
+                Err(e) => return shape(e),
+            },
+            None => None,
+        };
+        return Parsed::Frame(Frame::Reply(Reply {
+            status: status.to_owned(),
+            seq_reply,
+            data,
+            error,
+        }));
+    }
+    Parsed::Bad(bad(
+        BadFrameKind::UnexpectedShape,
+        "neither an event (`event`) nor a reply (`status`, `seq_reply`)",
+        &raw,
+    ))
+}
+
+fn p<T: DeserializeOwned>(data: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(data)
+}
+
+fn decode_kind(event: &str, data: &str) -> Result<EventKind, serde_json::Error> {
+    Ok(match event {
+        "hello" => EventKind::Hello(p(data)?),
+        "posted" => EventKind::Posted(Box::new(p(data)?)),
+        "post_edited" => EventKind::PostEdited(Box::new(p(data)?)),
+        "post_deleted" => EventKind::PostDeleted(Box::new(p(data)?)),
+        "reaction_added" => EventKind::ReactionAdded(Box::new(p(data)?)),
+        "reaction_removed" => EventKind::ReactionRemoved(Box::new(p(data)?)),
+        "typing" => EventKind::Typing(p(data)?),
+        "status_change" => EventKind::StatusChange(p(data)?),
+        "channel_created" => EventKind::ChannelCreated(p(data)?),
+        "channel_updated" => EventKind::ChannelUpdated(Box::new(p(data)?)),
+        "channel_converted" => EventKind::ChannelConverted(p(data)?),
+        "channel_deleted" => EventKind::ChannelDeleted(p(data)?),
+        "channel_restored" => EventKind::ChannelRestored(p(data)?),
+        "channel_viewed" => EventKind::ChannelViewed(p(data)?),
+        "multiple_channels_viewed" => EventKind::MultipleChannelsViewed(p(data)?),
+        "channel_member_updated" => EventKind::ChannelMemberUpdated(Box::new(p(data)?)),
+        "user_added" => EventKind::UserAdded(p(data)?),
+        "user_removed" => EventKind::UserRemoved(p(data)?),
+        "user_updated" => EventKind::UserUpdated(Box::new(p(data)?)),
+        "user_role_updated" => EventKind::UserRoleUpdated(p(data)?),
+        "new_user" => EventKind::NewUser(p(data)?),
+        "direct_added" => EventKind::DirectAdded(p(data)?),
+        "group_added" => EventKind::GroupAdded(p(data)?),
+        "added_to_team" => EventKind::AddedToTeam(p(data)?),
+        "leave_team" => EventKind::LeaveTeam(p(data)?),
+        "update_team" => EventKind::UpdateTeam(Box::new(p(data)?)),
+        "preferences_changed" => EventKind::PreferencesChanged(p(data)?),
+        "preferences_deleted" => EventKind::PreferencesDeleted(p(data)?),
+        "emoji_added" => EventKind::EmojiAdded(Box::new(p(data)?)),
+        "ephemeral_message" => EventKind::EphemeralMessage(Box::new(p(data)?)),
+        other => EventKind::Unknown {
+            event: other.to_owned(),
+            data: p(data)?,
+        },
+    })
+}
+
+/// Fields sent as a JSON string holding JSON: decoded from the string, or taken as they are when
+/// the server sent the JSON itself.
+mod double {
+    use std::marker::PhantomData;
+
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    pub(super) fn de<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned + Default,
+    {
+        d.deserialize_any(DoubleVisitor(PhantomData))
+    }
+
+    struct DoubleVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: DeserializeOwned + Default> Visitor<'de> for DoubleVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON, or a string holding JSON")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+            if s.is_empty() {
+                return Ok(T::default());
+            }
+            serde_json::from_str(s).map_err(E::custom)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+            Ok(T::default())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<T, E> {
+            Ok(T::default())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+            T::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posted_decodes_the_double_encoded_post_and_mentions() {
+        let frame = r#"{"event":"posted","data":{"channel_type":"O","post":"{\"id\":\"p1\",\"message\":\"hi\",\"channel_id\":\"c1\"}","mentions":"[\"u2\"]","set_online":true},"broadcast":{"channel_id":"c1","user_id":"","team_id":"","omit_users":null},"seq":3}"#;
+        let Ok(Frame::Event(ev)) = Frame::parse(frame) else {
+            panic!("not an event");
+        };
+        let EventKind::Posted(p) = &ev.kind else {
+            panic!("not posted: {:?}", ev.kind);
+        };
+        assert_eq!(p.post.id.as_deref(), Some("p1"));
+        assert_eq!(p.mentions, vec!["u2".to_owned()]);
+        assert!(p.set_online);
+        assert_eq!(ev.seq, Some(3));
+        assert_eq!(ev.channel_id(), Some("c1"));
+        assert_eq!(ev.raw(), frame);
+    }
+
+    #[test]
+    fn unknown_events_are_delivered() {
+        let Ok(Frame::Event(ev)) = Frame::parse(r#"{"event":"custom_x_y","data":{"a":1},"seq":1}"#)
+        else {
+            panic!("not an event");
+        };
+        assert_eq!(ev.event_type(), "custom_x_y");
+        assert!(matches!(ev.kind, EventKind::Unknown { ref data, .. } if data["a"] == 1));
+    }
+
+    #[test]
+    fn replies_and_bad_frames() {
+        let Ok(Frame::Reply(r)) = Frame::parse(
+            r#"{"status":"FAIL","seq_reply":2,"error":{"id":"api.web_socket_router.not_authenticated.app_error","message":"no","status_code":401}}"#,
+        ) else {
+            panic!("not a reply");
+        };
+        assert!(r.is_not_authenticated());
+        assert!(matches!(
+            Frame::parse("not json"),
+            Err(WsError::BadFrame {
+                kind: BadFrameKind::InvalidJson,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Frame::parse("[1,2]"),
+            Err(WsError::BadFrame {
+                kind: BadFrameKind::UnexpectedShape,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Frame::parse(r#"{"event":"typing","data":{"user_id":5},"seq":1}"#),
+            Err(WsError::BadFrame {
+                kind: BadFrameKind::UnexpectedShape,
+                ..
+            })
+        ));
+    }
+}

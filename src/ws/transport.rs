@@ -1,0 +1,603 @@
+//! The websocket's byte stream: TCP to the server or through an HTTP proxy (`CONNECT`), then TLS for
+//! `wss://`, all from the client's [`Options`]: `verify`, `ca_cert`, `client_cert`/`client_key`,
+//! `proxies` (explicit, or from the environment, with `no_proxy`), `timeout` for each step.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::options::Options;
+use crate::ws::error::WsError;
+
+/// A connected byte stream (plain or TLS).
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// The stream the websocket runs over.
+pub(crate) type Stream = Box<dyn Io>;
+
+/// An HTTP proxy for the websocket.
+#[derive(Clone)]
+struct Proxy {
+    host: String,
+    port: u16,
+    /// `Basic ...` for `Proxy-Authorization`, when the proxy URL has credentials.
+    authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// How to reach the websocket's server: proxy, TLS, time allowed.
+pub(crate) struct Transport {
+    proxy: Option<Proxy>,
+    tls: Option<tls::Connector>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("proxy", &self.proxy)
+            .field("tls", &self.tls.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn config(msg: impl Into<String>) -> WsError {
+    WsError::Config(msg.into())
+}
+
+impl Transport {
+    /// The transport to `url` (a `ws://` or `wss://` URL) as the options describe.
+    pub(crate) fn new(options: &Options, url: &Url) -> Result<Transport, WsError> {
+        let secure = match url.scheme() {
+            "wss" => true,
+            "ws" => false,
+            other => {
+                return Err(config(format!(
+                    "websocket URL scheme `{other}`: use ws or wss"
+                )));
+            }
+        };
+        let tls = if secure {
+            Some(tls::Connector::new(options)?)
+        } else {
+            None
+        };
+        Ok(Transport {
+            proxy: select_proxy(options, url, secure)?,
+            tls,
+            timeout: options.timeout,
+        })
+    }
+
+    /// Opens the stream to `url`'s host: TCP (through the proxy's tunnel when there is one), then
+    /// TLS for `wss`. Each step is bounded by the options' timeout.
+    pub(crate) async fn connect(&self, url: &Url) -> Result<Stream, String> {
+        let host = url.host_str().ok_or("the websocket URL has no host")?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = url
+            .port_or_known_default()
+            .ok_or("the websocket URL has no port")?;
+        let tcp = match &self.proxy {
+            None => self.tcp(host, port).await?,
+            Some(proxy) => {
+                let mut tcp = self
+                    .tcp(&proxy.host, proxy.port)
+                    .await
+                    .map_err(|e| format!("proxy {}:{}: {e}", proxy.host, proxy.port))?;
+                tokio::time::timeout(self.timeout, tunnel(&mut tcp, proxy, host, port))
+                    .await
+                    .map_err(|_| {
+                        format!(
+                            "the proxy's CONNECT got no answer within {:?}",
+                            self.timeout
+                        )
+                    })??;
+                tcp
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some(tls) => tokio::time::timeout(self.timeout, tls.connect(host, tcp))
+                .await
+                .map_err(|_| format!("the TLS handshake took more than {:?}", self.timeout))?,
+        }
+    }
+
+    async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, String> {
+        match tokio::time::timeout(self.timeout, TcpStream::connect((host, port))).await {
+            Ok(Ok(tcp)) => Ok(tcp),
+            Ok(Err(e)) => Err(format!("TCP connection to {host}:{port}: {e}")),
+            Err(_) => Err(format!(
+                "TCP connection to {host}:{port} took more than {:?}",
+                self.timeout
+            )),
+        }
+    }
+}
+
+/// `CONNECT host:port` through the proxy; anything but a 2xx answer is an error.
+async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, host: &str, port: u16) -> Result<(), String> {
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = &proxy.authorization {
+        request.push_str("Proxy-Authorization: ");
+        request.push_str(auth);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    tcp.write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("writing CONNECT to the proxy: {e}"))?;
+    // Read the answer's head byte by byte: nothing of the tunnelled stream may be consumed.
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 * 1024 {
+            return Err("the proxy's answer to CONNECT is too long".into());
+        }
+        let n = tcp
+            .read(&mut byte)
+            .await
+            .map_err(|e| format!("reading the proxy's answer to CONNECT: {e}"))?;
+        if n == 0 {
+            return Err("the proxy closed the connection during CONNECT".into());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let status_line = text.lines().next().unwrap_or("");
+    let status = status_line.split_whitespace().nth(1).unwrap_or("");
+    if status.starts_with('2') {
+        Ok(())
+    } else {
+        Err(format!("the proxy refused CONNECT: {status_line}"))
+    }
+}
+
+/// The proxy for `url`, following the options' rules (the same as for REST): the scheme's proxy
+/// (`http` for `ws`, `https` for `wss`), else `all`; explicit settings, else the environment when
+/// `from_env`; none for hosts matching `no_proxy`.
+fn select_proxy(options: &Options, url: &Url, secure: bool) -> Result<Option<Proxy>, WsError> {
+    let p = &options.proxies;
+    let env = |names: [&str; 2]| -> Option<String> {
+        if !p.from_env {
+            return None;
+        }
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.is_empty())
+    };
+    let (field, scheme_proxy) = if secure {
+        (
+            "proxies.https",
+            p.https
+                .clone()
+                .or_else(|| env(["HTTPS_PROXY", "https_proxy"])),
+        )
+    } else {
+        (
+            "proxies.http",
+            p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"])),
+        )
+    };
+    let (field, chosen) = match scheme_proxy {
+        Some(u) => (field, u),
+        None => match p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"])) {
+            Some(u) => ("proxies.all", u),
+            None => return Ok(None),
+        },
+    };
+    let no_proxy = p
+        .no_proxy
+        .clone()
+        .or_else(|| env(["NO_PROXY", "no_proxy"]))
+        .unwrap_or_default();
+    let host = url.host_str().unwrap_or("");
+    if no_proxy_matches(&no_proxy, host) {
+        return Ok(None);
+    }
+    // A bare `host:port` means an HTTP proxy, as for reqwest.
+    let with_scheme = if chosen.contains("://") {
+        chosen.clone()
+    } else {
+        format!("http://{chosen}")
+    };
+    let proxy_url =
+        Url::parse(&with_scheme).map_err(|e| config(format!("`{field}` is not a URL ({e})")))?;
+    if proxy_url.scheme() != "http" {
+        return Err(config(format!(
+            "`{field}`: the websocket goes through HTTP proxies (CONNECT) only, not `{}://`",
+            proxy_url.scheme()
+        )));
+    }
+    let proxy_host = proxy_url
+        .host_str()
+        .ok_or_else(|| config(format!("`{field}` has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let authorization = if proxy_url.username().is_empty() {
+        None
+    } else {
+        let user = percent_decode(proxy_url.username());
+        let pass = percent_decode(proxy_url.password().unwrap_or(""));
+        Some(format!(
+            "Basic {}",
+            base64(format!("{user}:{pass}").as_bytes())
+        ))
+    };
+    Ok(Some(Proxy {
+        host: proxy_host,
+        port: proxy_url.port_or_known_default().unwrap_or(80),
+        authorization,
+    }))
+}
+
+/// `NO_PROXY` matching: `*`, exact hosts, and domain suffixes (`example.com` and `.example.com`
+/// both match `chat.example.com`).
+fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            // `host:port` entries: compare the host part only.
+            let entry = match entry.rsplit_once(':') {
+                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => {
+                    h.to_owned()
+                }
+                _ => entry,
+            };
+            let bare = entry.trim_start_matches('.');
+            host == bare || host.ends_with(&format!(".{bare}"))
+        })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = [18, 12, 6, 0].map(|shift| TABLE[((n >> shift) & 63) as usize] as char);
+        out.push(chars[0]);
+        out.push(chars[1]);
+        out.push(if chunk.len() > 1 { chars[2] } else { '=' });
+        out.push(if chunk.len() > 2 { chars[3] } else { '=' });
+    }
+    out
+}
+
+#[cfg(feature = "rustls")]
+mod tls {
+    //! TLS with rustls (`ring`), verifying with the platform's roots plus `ca_cert`, as reqwest does.
+
+    use std::sync::Arc;
+
+    use rustls::ClientConfig;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+    use tokio::net::TcpStream;
+    use tokio_rustls::TlsConnector;
+
+    use super::{Stream, config};
+    use crate::options::Options;
+    use crate::ws::error::WsError;
+
+    pub(crate) struct Connector(TlsConnector);
+
+    impl Connector {
+        pub(crate) fn new(options: &Options) -> Result<Connector, WsError> {
+            crate::client::install_crypto_provider();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| config(format!("TLS: {e}")))?;
+            let builder = if options.verify {
+                let extra = ca_certificates(options)?;
+                let verifier =
+                    rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
+                        .map_err(|e| config(format!("TLS verifier: {e}")))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            };
+            let mut tls = match client_identity(options)? {
+                Some((certs, key)) => builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|e| config(format!("`client_cert`: {e}")))?,
+                None => builder.with_no_client_auth(),
+            };
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(Connector(TlsConnector::from(Arc::new(tls))))
+        }
+
+        pub(crate) async fn connect(&self, host: &str, tcp: TcpStream) -> Result<Stream, String> {
+            let name = ServerName::try_from(host.to_owned())
+                .map_err(|e| format!("`{host}` is not a TLS server name: {e}"))?;
+            let tls = self
+                .0
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+            Ok(Box::new(tls))
+        }
+    }
+
+    fn read(field: &str, path: &std::path::Path) -> Result<Vec<u8>, WsError> {
+        std::fs::read(path)
+            .map_err(|e| config(format!("`{field}`: cannot read `{}`: {e}", path.display())))
+    }
+
+    fn ca_certificates(options: &Options) -> Result<Vec<CertificateDer<'static>>, WsError> {
+        let Some(path) = &options.ca_cert else {
+            return Ok(Vec::new());
+        };
+        let pem = read("ca_cert", path)?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| config(format!("`ca_cert` `{}`: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(config(format!(
+                "`ca_cert` `{}` holds no PEM certificate",
+                path.display()
+            )));
+        }
+        Ok(certs)
+    }
+
+    type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+    fn client_identity(options: &Options) -> Result<Option<Identity>, WsError> {
+        let Some(cert_path) = &options.client_cert else {
+            return Ok(None);
+        };
+        let cert_pem = read("client_cert", cert_path)?;
+        let key_pem = match &options.client_key {
+            Some(key) => read("client_key", key)?,
+            None => cert_pem.clone(),
+        };
+        let certs = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| config(format!("`client_cert`: {e}")))?;
+        if certs.is_empty() {
+            return Err(config("`client_cert` holds no PEM certificate"));
+        }
+        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| config(format!("`client_key`: no private key: {e}")))?;
+        Ok(Some((certs, key)))
+    }
+
+    /// `verify = false`: any certificate is accepted (signatures are still checked).
+    #[derive(Debug)]
+    struct NoVerification(Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for NoVerification {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+}
+
+#[cfg(all(not(feature = "rustls"), feature = "native-tls"))]
+mod tls {
+    //! TLS with the platform's library (native-tls).
+
+    use tokio::net::TcpStream;
+    use tokio_native_tls::native_tls;
+
+    use super::{Stream, config};
+    use crate::options::Options;
+    use crate::ws::error::WsError;
+
+    pub(crate) struct Connector(tokio_native_tls::TlsConnector);
+
+    impl Connector {
+        pub(crate) fn new(options: &Options) -> Result<Connector, WsError> {
+            let mut b = native_tls::TlsConnector::builder();
+            b.request_alpns(&["http/1.1"]);
+            if !options.verify {
+                b.danger_accept_invalid_certs(true);
+            }
+            if let Some(path) = &options.ca_cert {
+                let pem = std::fs::read(path).map_err(|e| {
+                    config(format!("`ca_cert`: cannot read `{}`: {e}", path.display()))
+                })?;
+                let cert = native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| config(format!("`ca_cert` `{}`: {e}", path.display())))?;
+                b.add_root_certificate(cert);
+            }
+            if let Some(cert_path) = &options.client_cert {
+                let cert = std::fs::read(cert_path).map_err(|e| {
+                    config(format!(
+                        "`client_cert`: cannot read `{}`: {e}",
+                        cert_path.display()
+                    ))
+                })?;
+                let key = match &options.client_key {
+                    Some(k) => std::fs::read(k).map_err(|e| {
+                        config(format!("`client_key`: cannot read `{}`: {e}", k.display()))
+                    })?,
+                    None => cert.clone(),
+                };
+                let identity = native_tls::Identity::from_pkcs8(&cert, &key)
+                    .map_err(|e| config(format!("`client_cert`: {e}")))?;
+                b.identity(identity);
+            }
+            let connector = b.build().map_err(|e| config(format!("TLS: {e}")))?;
+            Ok(Connector(tokio_native_tls::TlsConnector::from(connector)))
+        }
+
+        pub(crate) async fn connect(&self, host: &str, tcp: TcpStream) -> Result<Stream, String> {
+            let tls = self
+                .0
+                .connect(host, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+            Ok(Box::new(tls))
+        }
+    }
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+mod tls {
+    //! No TLS feature: `wss://` cannot be used.
+
+    use tokio::net::TcpStream;
+
+    use super::{Stream, config};
+    use crate::options::Options;
+    use crate::ws::error::WsError;
+
+    pub(crate) struct Connector;
+
+    impl Connector {
+        pub(crate) fn new(_options: &Options) -> Result<Connector, WsError> {
+            Err(config(
+                "wss:// needs the `rustls` or `native-tls` feature of matterapi",
+            ))
+        }
+
+        pub(crate) async fn connect(&self, _host: &str, _tcp: TcpStream) -> Result<Stream, String> {
+            Err("no TLS support compiled in".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:p@ss"), "dXNlcjpwQHNz");
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        assert!(no_proxy_matches("*", "a.b"));
+        assert!(no_proxy_matches("example.com", "chat.example.com"));
+        assert!(no_proxy_matches(".example.com", "chat.example.com"));
+        assert!(no_proxy_matches("localhost, 127.0.0.1", "127.0.0.1"));
+        assert!(no_proxy_matches("127.0.0.1:8065", "127.0.0.1"));
+        assert!(!no_proxy_matches("example.com", "notexample.com"));
+        assert!(!no_proxy_matches("", "example.com"));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("p%40ss%3A"), "p@ss:");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

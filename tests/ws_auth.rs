@@ -1,0 +1,119 @@
+//! Sessions and the websocket: a revoked session renewed through `Client::relogin` (login
+//! credentials, REST on a wiremock server, the websocket on the scripted peer), the first
+//! connection logging in when the client has no token yet.
+
+#[path = "support/ws_peer.rs"]
+mod ws_peer;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsItem};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use ws_peer::Peer;
+
+async fn next(stream: &mut EventStream) -> WsItem {
+    tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("an item within 5 s")
+        .expect("the stream goes on")
+}
+
+/// `POST /api/v4/users/login` answering with each token in turn.
+async fn login_server(tokens: &[&str]) -> MockServer {
+    let server = MockServer::start().await;
+    for token in tokens {
+        Mock::given(method("POST"))
+            .and(path("/api/v4/users/login"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Token", *token)
+                    .set_body_json(json!({"id": "u1", "username": "alice"})),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_revoked_session_is_renewed_by_logging_in_again() {
+    let peer = Peer::start().await;
+    peer.add_token("session-1");
+    peer.add_token("session-2");
+    let rest = login_server(&["session-1", "session-2"]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .ws_url(peer.ws_url())
+        .login("alice", "a password")
+        .proxies(ws_peer::no_proxies())
+        .ws_reconnect_wait_time(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    // No token yet: connect() logs in first.
+    let (_handle, mut stream) = client
+        .websocket()
+        .relogin(true)
+        .ping_interval(Duration::from_millis(50))
+        .connect()
+        .await
+        .expect("connect");
+    let WsItem::Connected { connection_id, .. } = next(&mut stream).await else {
+        panic!("Connected first")
+    };
+    assert!(
+        matches!(next(&mut stream).await, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_)))
+    );
+    assert_eq!(
+        peer.upgrades()[0].headers["authorization"],
+        "Bearer session-1"
+    );
+
+    peer.revoke("session-1");
+    match next(&mut stream).await {
+        WsItem::Disconnected { reason, retry_in } => {
+            assert_eq!(reason, DisconnectReason::SessionRenewed);
+            assert_eq!(retry_in, Duration::ZERO);
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    match next(&mut stream).await {
+        WsItem::Connected {
+            connection_id: id,
+            resumed,
+        } => {
+            assert!(resumed, "the connection itself is resumed");
+            assert_eq!(id, connection_id);
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    }
+    assert_eq!(
+        peer.upgrades().last().unwrap().headers["authorization"],
+        "Bearer session-2"
+    );
+    peer.publish("typing", json!({"user_id": "u2", "parent_id": ""}));
+    assert!(
+        matches!(next(&mut stream).await, WsItem::Event(ev) if matches!(ev.kind, EventKind::Typing(_)))
+    );
+    assert_eq!(
+        rest.received_requests().await.unwrap().len(),
+        2,
+        "two logins"
+    );
+}
+
+#[tokio::test]
+async fn without_credentials_connect_is_an_error() {
+    let peer = Peer::start().await;
+    let client = matterapi::Client::builder(peer.url())
+        .proxies(ws_peer::no_proxies())
+        .build()
+        .unwrap();
+    let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
+    assert!(
+        matches!(err, matterapi::ws::WsError::NoCredentials),
+        "{err:?}"
+    );
+}

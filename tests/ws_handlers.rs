@@ -1,0 +1,230 @@
+//! Handler dispatch: one at a time in order, or concurrently with a bound; errors and panics are
+//! counted, never fatal; plain functions; the blocking client's `start_ws_sync`.
+
+#[path = "support/ws_peer.rs"]
+mod ws_peer;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use matterapi::ws::{Event, EventKind, WsError};
+use serde_json::json;
+use ws_peer::{Peer, TOKEN};
+
+fn n_of(ev: &Event) -> Option<i64> {
+    match &ev.kind {
+        EventKind::Unknown { event, data } if event == "test_event" => data["n"].as_i64(),
+        _ => None,
+    }
+}
+
+async fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Counts handlers in flight and remembers the most seen at once.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(n, Ordering::SeqCst);
+    }
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_mode_runs_one_handler_at_a_time_in_order() {
+    let peer = Peer::start().await;
+    let client = peer.builder().ws_concurrent(false).build().unwrap();
+    let (handle, stream) = client.websocket().connect().await.unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let gauge = Arc::new(Gauge::default());
+    let (log, g) = (seen.clone(), gauge.clone());
+    let task = tokio::spawn(stream.run(move |ev| {
+        let (log, g) = (log.clone(), g.clone());
+        async move {
+            g.enter();
+            if let Some(n) = n_of(&ev) {
+                // Later events are quicker: out-of-order completion would show.
+                tokio::time::sleep(Duration::from_millis(10 - (n as u64 % 10))).await;
+                log.lock().unwrap().push(n);
+            }
+            g.leave();
+            Ok::<(), std::io::Error>(())
+        }
+    }));
+    for n in 0..30 {
+        peer.publish("test_event", json!({ "n": n }));
+    }
+    wait_for("30 events", || seen.lock().unwrap().len() == 30).await;
+    handle.shutdown().await;
+    let stats = task.await.unwrap().unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0..30).collect::<Vec<_>>());
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 1);
+    assert_eq!(stats.events, 31, "the hello and 30 events");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_mode_keeps_at_most_max_in_flight() {
+    let peer = Peer::start().await;
+    let client = peer
+        .builder()
+        .ws_concurrent(true)
+        .ws_max_in_flight(3)
+        .build()
+        .unwrap();
+    let (handle, stream) = client.websocket().connect().await.unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let gauge = Arc::new(Gauge::default());
+    let (log, g) = (seen.clone(), gauge.clone());
+    let task = tokio::spawn(stream.run(move |ev| {
+        let (log, g) = (log.clone(), g.clone());
+        async move {
+            g.enter();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Some(n) = n_of(&ev) {
+                log.lock().unwrap().push(n);
+            }
+            g.leave();
+            Ok::<(), std::io::Error>(())
+        }
+    }));
+    for n in 0..24 {
+        peer.publish("test_event", json!({ "n": n }));
+    }
+    wait_for("24 events", || seen.lock().unwrap().len() == 24).await;
+    handle.shutdown().await;
+    task.await.unwrap().unwrap();
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, (0..24).collect::<Vec<_>>(), "each once");
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 3, "bounded, and used");
+}
+
+#[tokio::test]
+async fn handler_errors_and_panics_are_counted_not_fatal() {
+    let peer = Peer::start().await;
+    let client = peer.builder().ws_concurrent(false).build().unwrap();
+    let (handle, stream) = client.websocket().connect().await.unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    let task = tokio::spawn(stream.run(move |ev| {
+        let d = d.clone();
+        async move {
+            let n = n_of(&ev);
+            d.fetch_add(1, Ordering::SeqCst);
+            match n {
+                Some(0) => Err("a handler error".into()),
+                Some(1) => panic!("a handler panic"),
+                _ => Ok::<(), Box<dyn std::error::Error + Send + Sync>>(()),
+            }
+        }
+    }));
+    for n in 0..4 {
+        peer.publish("test_event", json!({ "n": n }));
+    }
+    wait_for("hello and 4 events", || done.load(Ordering::SeqCst) == 5).await;
+    handle.shutdown().await;
+    let stats = task.await.unwrap().unwrap();
+    assert_eq!((stats.events, stats.handler_errors), (5, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_ws_fn_runs_plain_functions_until_a_terminal_error() {
+    let peer = Peer::start().await;
+    let client = peer.builder().ws_concurrent(false).build().unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let log = seen.clone();
+    let run = tokio::spawn(async move {
+        client
+            .start_ws_fn(
+                move |ev| {
+                    std::thread::sleep(Duration::from_millis(1)); // blocking is fine here
+                    if let Some(n) = n_of(&ev) {
+                        log.lock().unwrap().push(n);
+                    }
+                    Ok::<(), std::io::Error>(())
+                },
+                false,
+            )
+            .await
+    });
+    peer.wait_until("a live socket", Duration::from_secs(5), |p| p.live() == 1)
+        .await;
+    for n in 0..5 {
+        peer.publish("test_event", json!({ "n": n }));
+    }
+    wait_for("5 events", || seen.lock().unwrap().len() == 5).await;
+    // The token stops working: the reconnect is rejected and, without relogin, that is terminal.
+    peer.revoke(TOKEN);
+    peer.drop_all();
+    let err = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
+    assert_eq!(*seen.lock().unwrap(), (0..5).collect::<Vec<_>>());
+}
+
+#[test]
+fn start_ws_sync_runs_on_the_blocking_client() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let peer = rt.block_on(Peer::start());
+    let options = peer.builder().ws_concurrent(false).options().unwrap();
+    let client = matterapi::blocking::Client::from_options(options).unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let log = seen.clone();
+    let listener = std::thread::spawn(move || {
+        client.start_ws_sync(
+            move |ev| {
+                if let Some(n) = n_of(&ev) {
+                    log.lock().unwrap().push(n);
+                }
+                Ok::<(), std::io::Error>(())
+            },
+            false,
+        )
+    });
+    rt.block_on(async {
+        peer.wait_until("a live socket", Duration::from_secs(5), |p| p.live() == 1)
+            .await;
+        for n in 0..3 {
+            peer.publish("test_event", json!({ "n": n }));
+        }
+        wait_for("3 events", || seen.lock().unwrap().len() == 3).await;
+        peer.revoke(TOKEN);
+        peer.drop_all();
+    });
+    let err = listener.join().unwrap().unwrap_err();
+    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
+    assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn start_ws_sync_inside_a_runtime_is_an_error_not_a_hang() {
+    let peer = Peer::start().await;
+    let options = peer.builder().options().unwrap();
+    let client = tokio::task::spawn_blocking(move || {
+        matterapi::blocking::Client::from_options(options).unwrap()
+    })
+    .await
+    .unwrap();
+    let err = client
+        .start_ws_sync(|_| Ok::<(), std::io::Error>(()), false)
+        .unwrap_err();
+    assert!(matches!(err, WsError::Config(_)), "{err:?}");
+    drop(tokio::task::spawn_blocking(move || drop(client)));
+}
