@@ -11,8 +11,14 @@ const FEATURES: &str = "openapi/features.toml";
 /// Operations the hand-written layer calls: generated whatever areas are enabled.
 const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
 /// Types the hand-written layer names: generated whatever areas are enabled.
-const ALWAYS_SCHEMAS: [&str; 7] = [
+const ALWAYS_SCHEMAS: [&str; 13] = [
     "User",
+    "Post",
+    "Reaction",
+    "Channel",
+    "ChannelMember",
+    "Team",
+    "Preference",
     "AppError",
     "StatusOK",
     "FileInfo",

@@ -282,6 +282,28 @@ fn main() {
     }
     c.final_summary();
 
+    // Decoding alone (no socket, no task): the listener's decoder against serde_json.
+    let decode_rounds = 5;
+    let (mut db, mut dl) = (Vec::new(), Vec::new());
+    for _ in 0..decode_rounds {
+        let owned: Vec<String> = frames.iter().cloned().collect();
+        let t = Instant::now();
+        for f in frames.iter() {
+            let mut v: Value = serde_json::from_str(f).expect("json");
+            if let Some(post) = v["data"]["post"].as_str() {
+                let post: Value = serde_json::from_str(post).expect("post");
+                v["data"]["post"] = post;
+            }
+            black_box(&v);
+        }
+        db.push(t.elapsed());
+        let t = Instant::now();
+        for f in owned {
+            black_box(matterapi::ws::Frame::parse(f).expect("frame"));
+        }
+        dl.push(t.elapsed());
+    }
+
     // The ratio, in this run: interleaved passes, the median of each.
     let rounds = 15;
     let (mut b, mut l, mut r) = (Vec::new(), Vec::new(), Vec::new());
@@ -303,11 +325,18 @@ fn main() {
         v[v.len() / 2]
     };
     let (b, l, r) = (median(&mut b), median(&mut l), median(&mut r));
+    let (db, dl) = (median(&mut db), median(&mut dl));
     let rate = |d: Duration| (EVENTS + 1) as f64 / d.as_secs_f64();
     println!(
         "\nws_dispatch: {} events per pass ({:.1} MB of frames), median of {rounds} interleaved passes",
         EVENTS + 1,
         bytes as f64 / 1e6
+    );
+    println!(
+        "  decoding only: serde_json Value {:.2} µs/event, listener Frame::parse {:.2} µs/event (ratio {:.3})",
+        db.as_secs_f64() * 1e6 / (EVENTS + 1) as f64,
+        dl.as_secs_f64() * 1e6 / (EVENTS + 1) as f64,
+        dl.as_secs_f64() / db.as_secs_f64()
     );
     println!(
         "  bare tungstenite + serde_json: {:>10.0} events/s",

@@ -110,9 +110,18 @@ impl std::fmt::Display for ServerError {
             write!(f, ", request id {r}")?;
         }
         if !self.detailed_error.is_empty() {
-            write!(f, "; {}", self.detailed_error)?;
+            write!(f, "; {}", shortened(&self.detailed_error))?;
         }
         f.write_str(")")
+    }
+}
+
+/// At most 500 characters of a server-supplied text, for messages (the whole text stays in the error).
+fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 500;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}...", &text[..at]).into(),
+        None => text.into(),
     }
 }
 

@@ -427,19 +427,21 @@ impl Options {
     /// The websocket URL: `ws_url`, or `url` with http -> ws, https -> wss and the same sub-path,
     /// followed by `basepath` and `/websocket`.
     pub fn websocket_url(&self) -> String {
-        match &self.ws_url {
-            Some(ws) => ws.clone(),
-            None => {
-                let base = self.base_url();
-                let ws = if let Some(rest) = base.strip_prefix("https://") {
-                    format!("wss://{rest}")
-                } else if let Some(rest) = base.strip_prefix("http://") {
-                    format!("ws://{rest}")
-                } else {
-                    base.to_owned()
-                };
-                format!("{ws}{}/websocket", self.basepath.trim_end_matches('/'))
+        if let Some(ws) = &self.ws_url {
+            return ws.clone();
+        }
+        let path = format!("{}/websocket", self.basepath.trim_end_matches('/'));
+        match reqwest::Url::parse(self.url.trim()) {
+            Ok(mut u) => {
+                let scheme = if u.scheme() == "https" { "wss" } else { "ws" };
+                // http(s) -> ws(s) always succeeds for a URL with a host.
+                let _ = u.set_scheme(scheme);
+                let base = u.path().trim_end_matches('/').to_owned();
+                u.set_path(&format!("{base}{path}"));
+                u.set_query(None);
+                u.to_string()
             }
+            Err(_) => format!("{}{path}", self.base_url()),
         }
     }
 

@@ -206,7 +206,7 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     // IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, which the RFC 2822 parser reads.
     let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
     let at = u64::try_from(at.timestamp()).ok()?;
-    Some(until_unix_time(at, now))
+    until_unix_time(at, now)
 }
 
 /// `X-RateLimit-Reset`: seconds until the reset, or (above a billion, i.e. after 2001) a Unix time.
@@ -217,15 +217,20 @@ fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         Ok(n) => n as f64,
         Err(_) => text.parse::<f64>().ok()?,
     };
+    if !secs.is_finite() {
+        return None;
+    }
     if secs >= UNIX_TIME_FROM as f64 {
-        return Some(until_unix_time(secs as u64, now));
+        return until_unix_time(secs as u64, now);
     }
     Duration::try_from_secs_f64(secs).ok()
 }
 
-fn until_unix_time(at: u64, now: SystemTime) -> Duration {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
-    at.duration_since(now).unwrap_or(Duration::ZERO)
+/// The wait until Unix time `at`; `None` when `at` is beyond what the clock can represent (a
+/// hostile or broken header: treated as no usable wait).
+fn until_unix_time(at: u64, now: SystemTime) -> Option<Duration> {
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(at))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// A number in `[0, 1)`, different on each call (for jitter; not for cryptography).

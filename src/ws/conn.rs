@@ -31,7 +31,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -690,7 +690,20 @@ impl Driver {
                 }
                 Wake::Command(cmd) => self.on_command(conn, cmd).await,
                 Wake::Timer => self.on_timer(conn).await,
-                Wake::Message(msg) => self.on_message(conn, msg),
+                Wake::Message(msg) => {
+                    let mut end = self.on_message(conn, msg);
+                    // Frames already received are handled in a row, without a trip through the
+                    // select (the next one registers the wakers again).
+                    let mut batch = 64;
+                    while end.is_none() && batch > 0 {
+                        match conn.ws.next().now_or_never() {
+                            Some(msg) => end = self.on_message(conn, msg),
+                            None => break,
+                        }
+                        batch -= 1;
+                    }
+                    end
+                }
             };
             if let Some(end) = end {
                 return end;

@@ -75,7 +75,12 @@ pub enum Kind {
     /// Bearer security on every operation except the listed public ones.
     BearerSecurity { scheme: String, public: Vec<String> },
     /// Our own doc text on every operation: method, path and a link to the API reference.
-    OperationDocs { reference: String },
+    OperationDocs {
+        reference: String,
+        /// Operations we renamed, by our name: the reference still knows them by upstream's.
+        #[serde(default)]
+        upstream_ids: BTreeMap<String, String>,
+    },
 }
 
 /// Field facts for one schema.
@@ -333,9 +338,13 @@ fn apply_one(
             overlay(spec, &schemas, ch)?;
         }
         Kind::BearerSecurity { scheme, public } => bearer(spec, scheme, public, ch),
-        Kind::OperationDocs { reference } => {
+        Kind::OperationDocs {
+            reference,
+            upstream_ids,
+        } => {
             for_each_op(spec, |method, path, op| {
-                let id = op_id(op);
+                let ours = op_id(op);
+                let id = upstream_ids.get(&ours).cloned().unwrap_or(ours);
                 let text = format!(
                     "`{} {}`\n\n[API reference]({}{})",
                     method.to_uppercase(),
@@ -1518,9 +1527,24 @@ mod tests {
         apply(&mut spec, &rules, &root.join("openapi")).unwrap();
         let once = spec.clone();
         apply(&mut spec, &rules, &root.join("openapi")).unwrap();
+        fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+            match (a, b) {
+                (Value::Object(x), Value::Object(y)) => {
+                    x.keys()
+                        .chain(y.keys())
+                        .find_map(|k| match (x.get(k), y.get(k)) {
+                            (Some(p), Some(q)) => first_difference(p, q, format!("{at}/{k}")),
+                            _ => Some(format!("{at}/{k}")),
+                        })
+                }
+                _ if a != b => Some(format!("{at}: {a} != {b}")),
+                _ => None,
+            }
+        }
         assert!(
             spec == once,
-            "applying the project's rules to their own output changes it"
+            "applying the project's rules to their own output changes it at {:?}",
+            first_difference(&once, &spec, String::new())
         );
     }
 }
