@@ -2,7 +2,8 @@
 //! a `posted` event with its decoded post after a REST `create_post`, a typing action reaching
 //! another user's listener, a resume after the socket drops (the post made meanwhile arrives), and
 //! a revoked session noticed through the `ping` action (renewed by logging in again, or a terminal
-//! error). A `Resync` after a server restart is covered against the scripted peer only
+//! error), and a `Resync` when more events were missed than the server keeps for a connection. A
+//! `Resync` after a server restart is covered against the scripted peer only
 //! (`tests/ws_protocol.rs`): restarting the shared server would disturb the other live suites.
 
 mod support;
@@ -337,4 +338,87 @@ async fn a_revoked_session_without_relogin_ends_the_listener() {
         .await
         .expect("end");
     assert!(end.is_none());
+}
+
+#[tokio::test]
+async fn more_missed_events_than_the_server_keeps_give_resync() {
+    let Some(conn) = support::live() else { return };
+    let admin = support::client(&conn, &conn.admin.token);
+    // A channel of its own: the flood of posts stays out of the channels other tests read.
+    let name = support::unique("matterapi-ws-flood-");
+    let channel = admin
+        .create_channel()
+        .body(types::CreateChannelBody {
+            team_id: conn.team.id.clone(),
+            name: name.clone(),
+            display_name: format!("Flood {name}"),
+            type_: "O".into(),
+            purpose: Some("made by the websocket live tests".into()),
+            header: None,
+            default_category_name: None,
+            managed_category_name: None,
+        })
+        .send()
+        .await
+        .map_err(Error::from)
+        .expect("create channel")
+        .into_inner();
+    let channel_id = channel.id.clone().expect("channel id");
+    admin
+        .add_channel_member()
+        .channel_id(&channel_id)
+        .body(types::AddChannelMemberBody {
+            user_id: Some(conn.user.id.clone()),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .map_err(Error::from)
+        .expect("add alice");
+
+    let (alice, _) = session(&conn, &conn.user).await;
+    let (handle, mut stream) = alice
+        .websocket()
+        .backoff(matterapi::ws::Backoff::new(Duration::from_secs(60)).with_jitter(Duration::ZERO))
+        .connect()
+        .await
+        .expect("connect");
+    let (first_id, _) = until(&mut stream, |i| match i {
+        WsItem::Connected { connection_id, .. } => Some(connection_id.clone()),
+        _ => None,
+    })
+    .await;
+    handle.disconnect().await.expect("disconnect");
+    until(&mut stream, |i| {
+        matches!(i, WsItem::Disconnected { .. }).then_some(())
+    })
+    .await;
+    // The server queues 256 events for a connection that went away; more than that and it
+    // forgets the connection.
+    let posts = futures_util::stream::iter(0..300)
+        .map(|n| {
+            let (admin, channel_id) = (&admin, &channel_id);
+            async move { create_post(admin, channel_id, &format!("flood {n}")).await }
+        })
+        .buffer_unordered(8)
+        .count()
+        .await;
+    assert_eq!(posts, 300);
+    // Reconnect now instead of after the 60 s wait.
+    handle.disconnect().await.expect("reconnect");
+    let ((new_id, resumed), _) = until(&mut stream, |i| match i {
+        WsItem::Connected {
+            connection_id,
+            resumed,
+        } => Some((connection_id.clone(), *resumed)),
+        _ => None,
+    })
+    .await;
+    assert!(!resumed);
+    assert_ne!(new_id, first_id);
+    let next = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("an item");
+    assert!(matches!(next, Some(WsItem::Resync)), "{next:?}");
+    let _ = admin.delete_channel().channel_id(&channel_id).send().await;
 }

@@ -658,6 +658,11 @@ impl Driver {
             if self.session.overflow && self.pending.len() <= self.settings.buffer / 2 {
                 return End::Lost(DisconnectReason::Overflow);
             }
+            if !self.pending.is_empty() && !self.consumer_gone {
+                // The queue is full: let the consumer run (it may share this thread) before
+                // reading more, so that a fast server does not outrun a consumer that keeps up.
+                tokio::task::yield_now().await;
+            }
             let deadline = conn.deadline(&self.settings);
             if deadline != conn.timer_at {
                 conn.timer.as_mut().reset(deadline);
@@ -695,7 +700,7 @@ impl Driver {
                     // Frames already received are handled in a row, without a trip through the
                     // select (the next one registers the wakers again).
                     let mut batch = 64;
-                    while end.is_none() && batch > 0 {
+                    while end.is_none() && batch > 0 && self.pending.is_empty() {
                         match conn.ws.next().now_or_never() {
                             Some(msg) => end = self.on_message(conn, msg),
                             None => break,
@@ -743,6 +748,10 @@ impl Driver {
     }
 
     fn on_text(&mut self, conn: &mut Conn, text: Utf8Bytes) -> Option<End> {
+        // The frame shares the socket's read buffer: an event kept in the queue would pin that
+        // buffer (and make every later read allocate and copy). The raw frame gets its own,
+        // exactly sized, allocation instead.
+        let text = Utf8Bytes::from(String::from(text.as_str()));
         match event::parse(text) {
             Parsed::Frame(Frame::Event(ev)) => self.on_event(ev),
             Parsed::Frame(Frame::Reply(reply)) => self.on_reply(conn, reply),

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -569,8 +568,164 @@ pub(crate) enum Parsed {
     Bad(WsError),
 }
 
-/// Decodes a text frame (the listener's one decoding path).
+/// Decodes a text frame (the listener's one decoding path): one pass over the frame when it is a
+/// well-formed event whose `event` comes before its `data` (as the server writes them); anything
+/// else, every bad frame included, goes through [`careful_parse`], which classifies it and keeps
+/// an event's `seq`.
 pub(crate) fn parse(raw: Utf8Bytes) -> Parsed {
+    let fast = {
+        let mut de = serde_json::Deserializer::from_str(raw.as_str());
+        match serde::Deserializer::deserialize_map(&mut de, FastVisitor) {
+            Ok(f) if de.end().is_ok() => f.finish(),
+            _ => None,
+        }
+    };
+    match fast {
+        Some(FastFrame::Event {
+            seq,
+            broadcast,
+            kind,
+        }) => Parsed::Frame(Frame::Event(Event {
+            seq,
+            broadcast,
+            kind,
+            raw,
+        })),
+        Some(FastFrame::Reply(reply)) => Parsed::Frame(Frame::Reply(reply)),
+        None => careful_parse(raw),
+    }
+}
+
+/// What the one-pass decoder made of a frame.
+enum FastFrame {
+    Event {
+        seq: Option<i64>,
+        broadcast: Broadcast,
+        kind: EventKind,
+    },
+    Reply(Reply),
+}
+
+/// The fields of a frame as the one-pass decoder sees them.
+#[derive(Default)]
+struct Fast<'de> {
+    event: Option<&'de str>,
+    kind: Option<EventKind>,
+    data: Option<&'de RawValue>,
+    broadcast: Option<Broadcast>,
+    seq: Option<i64>,
+    status: Option<&'de str>,
+    seq_reply: Option<i64>,
+    error: Option<ReplyError>,
+}
+
+impl Fast<'_> {
+    fn finish(self) -> Option<FastFrame> {
+        if let Some(event) = self.event {
+            let kind = match self.kind {
+                Some(kind) => kind,
+                None => decode_kind(event, self.data.map(RawValue::get).unwrap_or("{}")).ok()?,
+            };
+            return Some(FastFrame::Event {
+                seq: self.seq,
+                broadcast: self.broadcast.unwrap_or_default(),
+                kind,
+            });
+        }
+        let data = match self.data {
+            Some(d) => serde_json::from_str(d.get()).ok()?,
+            None => serde_json::Value::Null,
+        };
+        Some(FastFrame::Reply(Reply {
+            status: self.status?.to_owned(),
+            seq_reply: self.seq_reply?,
+            data,
+            error: self.error,
+        }))
+    }
+}
+
+/// The keys of a frame.
+enum Key {
+    Event,
+    Data,
+    Broadcast,
+    Seq,
+    Status,
+    SeqReply,
+    Error,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "event" => Key::Event,
+                    "data" => Key::Data,
+                    "broadcast" => Key::Broadcast,
+                    "seq" => Key::Seq,
+                    "status" => Key::Status,
+                    "seq_reply" => Key::SeqReply,
+                    "error" => Key::Error,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Decodes `data` straight into the event type's payload when the type is already known.
+struct KindSeed<'a>(&'a str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KindSeed<'_> {
+    type Value = EventKind;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<EventKind, D::Error> {
+        decode_kind_de(self.0, d)
+    }
+}
+
+struct FastVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FastVisitor {
+    type Value = Fast<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event or a reply")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fast<'de>, A::Error> {
+        let mut f = Fast::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Event => f.event = Some(map.next_value::<&'de str>()?),
+                Key::Data => match f.event {
+                    Some(event) => f.kind = Some(map.next_value_seed(KindSeed(event))?),
+                    None => f.data = Some(map.next_value::<&'de RawValue>()?),
+                },
+                Key::Broadcast => f.broadcast = map.next_value()?,
+                Key::Seq => f.seq = map.next_value()?,
+                Key::Status => f.status = Some(map.next_value::<&'de str>()?),
+                Key::SeqReply => f.seq_reply = map.next_value()?,
+                Key::Error => f.error = map.next_value()?,
+                Key::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// The careful decoder: every frame the one-pass decoder did not take, bad ones included.
+fn careful_parse(raw: Utf8Bytes) -> Parsed {
     let env: Envelope<'_> = match serde_json::from_str(raw.as_str()) {
         Ok(env) => env,
         Err(e) if e.is_data() => {
@@ -638,45 +793,56 @@ pub(crate) fn parse(raw: Utf8Bytes) -> Parsed {
     ))
 }
 
-fn p<T: DeserializeOwned>(data: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_str(data)
+fn decode_kind(event: &str, data: &str) -> Result<EventKind, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(data);
+    let kind = decode_kind_de(event, &mut de)?;
+    de.end()?;
+    Ok(kind)
 }
 
-fn decode_kind(event: &str, data: &str) -> Result<EventKind, serde_json::Error> {
+fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
+    event: &str,
+    d: D,
+) -> Result<EventKind, D::Error> {
+    fn b<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Box<T>, D::Error> {
+        T::deserialize(d).map(Box::new)
+    }
     Ok(match event {
-        "hello" => EventKind::Hello(p(data)?),
-        "posted" => EventKind::Posted(Box::new(p(data)?)),
-        "post_edited" => EventKind::PostEdited(Box::new(p(data)?)),
-        "post_deleted" => EventKind::PostDeleted(Box::new(p(data)?)),
-        "reaction_added" => EventKind::ReactionAdded(Box::new(p(data)?)),
-        "reaction_removed" => EventKind::ReactionRemoved(Box::new(p(data)?)),
-        "typing" => EventKind::Typing(p(data)?),
-        "status_change" => EventKind::StatusChange(p(data)?),
-        "channel_created" => EventKind::ChannelCreated(p(data)?),
-        "channel_updated" => EventKind::ChannelUpdated(Box::new(p(data)?)),
-        "channel_converted" => EventKind::ChannelConverted(p(data)?),
-        "channel_deleted" => EventKind::ChannelDeleted(p(data)?),
-        "channel_restored" => EventKind::ChannelRestored(p(data)?),
-        "channel_viewed" => EventKind::ChannelViewed(p(data)?),
-        "multiple_channels_viewed" => EventKind::MultipleChannelsViewed(p(data)?),
-        "channel_member_updated" => EventKind::ChannelMemberUpdated(Box::new(p(data)?)),
-        "user_added" => EventKind::UserAdded(p(data)?),
-        "user_removed" => EventKind::UserRemoved(p(data)?),
-        "user_updated" => EventKind::UserUpdated(Box::new(p(data)?)),
-        "user_role_updated" => EventKind::UserRoleUpdated(p(data)?),
-        "new_user" => EventKind::NewUser(p(data)?),
-        "direct_added" => EventKind::DirectAdded(p(data)?),
-        "group_added" => EventKind::GroupAdded(p(data)?),
-        "added_to_team" => EventKind::AddedToTeam(p(data)?),
-        "leave_team" => EventKind::LeaveTeam(p(data)?),
-        "update_team" => EventKind::UpdateTeam(Box::new(p(data)?)),
-        "preferences_changed" => EventKind::PreferencesChanged(p(data)?),
-        "preferences_deleted" => EventKind::PreferencesDeleted(p(data)?),
-        "emoji_added" => EventKind::EmojiAdded(Box::new(p(data)?)),
-        "ephemeral_message" => EventKind::EphemeralMessage(Box::new(p(data)?)),
+        "hello" => EventKind::Hello(Deserialize::deserialize(d)?),
+        "posted" => EventKind::Posted(b(d)?),
+        "post_edited" => EventKind::PostEdited(b(d)?),
+        "post_deleted" => EventKind::PostDeleted(b(d)?),
+        "reaction_added" => EventKind::ReactionAdded(b(d)?),
+        "reaction_removed" => EventKind::ReactionRemoved(b(d)?),
+        "typing" => EventKind::Typing(Deserialize::deserialize(d)?),
+        "status_change" => EventKind::StatusChange(Deserialize::deserialize(d)?),
+        "channel_created" => EventKind::ChannelCreated(Deserialize::deserialize(d)?),
+        "channel_updated" => EventKind::ChannelUpdated(b(d)?),
+        "channel_converted" => EventKind::ChannelConverted(Deserialize::deserialize(d)?),
+        "channel_deleted" => EventKind::ChannelDeleted(Deserialize::deserialize(d)?),
+        "channel_restored" => EventKind::ChannelRestored(Deserialize::deserialize(d)?),
+        "channel_viewed" => EventKind::ChannelViewed(Deserialize::deserialize(d)?),
+        "multiple_channels_viewed" => {
+            EventKind::MultipleChannelsViewed(Deserialize::deserialize(d)?)
+        }
+        "channel_member_updated" => EventKind::ChannelMemberUpdated(b(d)?),
+        "user_added" => EventKind::UserAdded(Deserialize::deserialize(d)?),
+        "user_removed" => EventKind::UserRemoved(Deserialize::deserialize(d)?),
+        "user_updated" => EventKind::UserUpdated(b(d)?),
+        "user_role_updated" => EventKind::UserRoleUpdated(Deserialize::deserialize(d)?),
+        "new_user" => EventKind::NewUser(Deserialize::deserialize(d)?),
+        "direct_added" => EventKind::DirectAdded(Deserialize::deserialize(d)?),
+        "group_added" => EventKind::GroupAdded(Deserialize::deserialize(d)?),
+        "added_to_team" => EventKind::AddedToTeam(Deserialize::deserialize(d)?),
+        "leave_team" => EventKind::LeaveTeam(Deserialize::deserialize(d)?),
+        "update_team" => EventKind::UpdateTeam(b(d)?),
+        "preferences_changed" => EventKind::PreferencesChanged(Deserialize::deserialize(d)?),
+        "preferences_deleted" => EventKind::PreferencesDeleted(Deserialize::deserialize(d)?),
+        "emoji_added" => EventKind::EmojiAdded(b(d)?),
+        "ephemeral_message" => EventKind::EphemeralMessage(b(d)?),
         other => EventKind::Unknown {
             event: other.to_owned(),
-            data: p(data)?,
+            data: Deserialize::deserialize(d)?,
         },
     })
 }
