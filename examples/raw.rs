@@ -4,7 +4,7 @@
 //! file (`cargo xtask server start`).
 
 use anyhow::{Context, Result};
-use matterapi::{Client, Method};
+use matterapi::{Client, Method, Reply};
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -18,6 +18,16 @@ async fn main() -> Result<()> {
         raw.request_id().unwrap_or("-"),
         raw.body.len()
     );
+
+    // The client-wide switch (`skip_response_parsing`, as in the Python library): `call()` leaves
+    // every reply undecoded; `into_value()` decodes it when the caller wants.
+    let mut options = client.options().clone();
+    options.skip_response_parsing = true;
+    let skipping = Client::from_options(options)?;
+    match skipping.get_user().user_id("me").call().await? {
+        Reply::Raw(raw) => println!("call() with parsing skipped: {} bytes", raw.body.len()),
+        Reply::Parsed(user) => println!("call() decoded {:?}", user.username),
+    }
 
     // Any endpoint, relative to the API base, decoded into your own type.
     let ping: serde_json::Value = client

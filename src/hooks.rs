@@ -123,12 +123,11 @@ async fn exec_once(
     let started = Instant::now();
     let result = client.client().execute(request).await;
     let result = match result {
-        Ok(resp)
-            if crate::raw::capturing()
-                || resp.status().is_client_error()
-                || resp.status().is_server_error() =>
-        {
-            buffer_body(resp).await
+        Ok(resp) if crate::raw::capturing(&client.inner().options) => {
+            buffer_body(resp, &client.inner().options, true).await
+        }
+        Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
+            buffer_body(resp, &client.inner().options, false).await
         }
         other => other,
     };
@@ -143,20 +142,32 @@ async fn exec_once(
     result
 }
 
-/// Reads a reply's body (a failed one, or any while `send_raw()` captures) and gives back an
-/// equivalent response holding it, with a copy kept in its extensions for errors made without reading
-/// it again and in the raw capture slot.
-async fn buffer_body(resp: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+/// Reads a reply's body (a failed one, or any while `send_raw()` or `call()` captures) and gives back
+/// an equivalent response, with the body kept in its extensions for errors made without reading it
+/// again and in the raw capture slot. A captured reply is handed on with an empty body: its caller
+/// returns the captured copy and ignores the generated decoding, which then costs nothing.
+async fn buffer_body(
+    resp: reqwest::Response,
+    options: &Options,
+    captured: bool,
+) -> reqwest::Result<reqwest::Response> {
     let status = resp.status();
     let version = resp.version();
     let headers = resp.headers().clone();
     let body = resp.bytes().await?;
-    crate::raw::capture(&crate::raw::RawResponse {
-        status,
-        headers: headers.clone(),
-        body: body.clone(),
+    crate::raw::capture(
+        options,
+        &crate::raw::RawResponse {
+            status,
+            headers: headers.clone(),
+            body: body.clone(),
+        },
+    );
+    let mut http = http::Response::new(if captured {
+        bytes::Bytes::new()
+    } else {
+        body.clone()
     });
-    let mut http = http::Response::new(body.clone());
     *http.status_mut() = status;
     *http.version_mut() = version;
     *http.headers_mut() = headers;

@@ -34,5 +34,5 @@ pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
 pub use generated::{Client, ResponseValue, types};
 pub use options::{Auth, Options, OptionsBuilder, Proxies};
-pub use raw::{RawRequest, RawResponse};
+pub use raw::{RawRequest, RawResponse, Reply};
 pub use reqwest::{Method, StatusCode};

@@ -170,7 +170,9 @@ pub struct Options {
     /// First wait before reconnecting the websocket (default 5 s).
     #[serde(deserialize_with = "de::duration")]
     pub ws_reconnect_wait_time: Duration,
-    /// Skip decoding replies client-wide: see [`crate::raw`] (default false).
+    /// Skip decoding replies client-wide (default false): every operation's `call()` then returns
+    /// the untouched reply ([`crate::raw::Reply::Raw`]) instead of the decoded value. `send()` always
+    /// decodes and `send_raw()` never does; see [`crate::raw`].
     #[serde(deserialize_with = "de::flexible_bool")]
     pub skip_response_parsing: bool,
     /// When requests are retried (default: on; see [`crate::retry`]). `false` or `"off"` switches
@@ -669,7 +671,7 @@ impl OptionsBuilder {
         ws_max_in_flight: usize);
     setter!(/// First wait before a websocket reconnect.
         ws_reconnect_wait_time: Duration);
-    setter!(/// Skip decoding replies client-wide.
+    setter!(/// Skip decoding replies client-wide: `call()` returns [`crate::raw::Reply::Raw`].
         skip_response_parsing: bool);
     setter!(/// When requests are retried ([`RetryPolicy::off`] for never).
         retry: RetryPolicy);

@@ -3,6 +3,9 @@
 //! - Every generated operation has `send_raw()` next to `send()`: the same request, the reply's
 //!   status, headers and body untouched. A failure status is still a typed [`Error`] unless
 //!   `send_raw_any_status()` is used.
+//! - Every operation also has `call()`, which follows the client-wide `skip_response_parsing` option:
+//!   a [`Reply::Parsed`] value normally, the untouched [`Reply::Raw`] reply (not decoded at all) when
+//!   the option is on.
 //! - [`Client::raw`] calls any endpoint by method and path (relative to the API base, so `basepath`
 //!   and a server sub-path apply), with query, JSON or bytes body and headers; `send()` gives the
 //!   [`RawResponse`], `send_json::<T>()` a value of your type.
@@ -27,7 +30,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, REQUEST_ID_HEADER, Result};
-use crate::generated::Client;
+use crate::generated::{Client, ResponseValue};
+use crate::options::Options;
 
 /// An HTTP reply as the server sent it.
 #[derive(Clone, Debug)]
@@ -78,35 +82,62 @@ impl RawResponse {
 
 type Slot = Arc<Mutex<Option<RawResponse>>>;
 
+/// What a running `send_raw()` or `call()` asked the hooks for.
+#[derive(Clone)]
+struct Capture {
+    slot: Slot,
+    /// `call()`: capture only when the client's `skip_response_parsing` is on.
+    only_when_skipping: bool,
+}
+
+impl Capture {
+    fn new(only_when_skipping: bool) -> Capture {
+        Capture {
+            slot: Arc::new(Mutex::new(None)),
+            only_when_skipping,
+        }
+    }
+
+    fn take(&self) -> Option<RawResponse> {
+        self.slot.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
 tokio::task_local! {
-    /// Set while a `send_raw()` runs: the client's hooks put the reply here.
-    static CAPTURE: Slot;
+    /// Set while a `send_raw()` or `call()` runs: the client's hooks put the reply here.
+    static CAPTURE: Capture;
 }
 
-/// Whether the current task is capturing a raw reply (read by the hooks).
-pub(crate) fn capturing() -> bool {
-    CAPTURE.try_with(|_| ()).is_ok()
+/// Whether the request running in this task has its reply captured untouched (read by the hooks):
+/// under `send_raw()`, or under `call()` when the client skips response parsing.
+pub(crate) fn capturing(options: &Options) -> bool {
+    CAPTURE
+        .try_with(|c| !c.only_when_skipping || options.skip_response_parsing)
+        .unwrap_or(false)
 }
 
-/// Keeps a copy of the reply for the `send_raw()` running in this task.
-pub(crate) fn capture(resp: &RawResponse) {
-    let _ = CAPTURE.try_with(|slot| {
-        if let Ok(mut s) = slot.lock() {
+/// Keeps the reply for the `send_raw()` or `call()` running in this task (when [`capturing`]).
+pub(crate) fn capture(options: &Options, resp: &RawResponse) {
+    if !capturing(options) {
+        return;
+    }
+    let _ = CAPTURE.try_with(|c| {
+        if let Ok(mut s) = c.slot.lock() {
             *s = Some(resp.clone());
         }
     });
 }
 
 /// Runs a generated operation's `send()` future and returns the reply untouched: what
-/// `send_raw_any_status()` does. The typed decoding the future attempts is ignored.
+/// `send_raw_any_status()` does. The future's own decoding is skipped (the hooks hand it an empty
+/// body).
 pub async fn capture_raw<F, T, E>(send: F) -> Result<RawResponse>
 where
     F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
 {
-    let slot: Slot = Arc::new(Mutex::new(None));
-    let result = CAPTURE.scope(slot.clone(), send).await;
-    let captured = slot.lock().ok().and_then(|mut s| s.take());
-    match (captured, result) {
+    let capture = Capture::new(false);
+    let result = CAPTURE.scope(capture.clone(), send).await;
+    match (capture.take(), result) {
         (Some(raw), _) => Ok(raw),
         // No reply: the request failed before or while it was sent.
         (None, Err(e)) => Err(untyped(e)),
@@ -123,6 +154,88 @@ where
     F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
 {
     capture_raw(send).await?.error_for_status()
+}
+
+/// Runs a generated operation's `send()` future as the client's `skip_response_parsing` says: what
+/// `call()` does.
+pub async fn reply<F, T>(send: F) -> Result<Reply<T>>
+where
+    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+{
+    let capture = Capture::new(true);
+    let result = CAPTURE.scope(capture.clone(), send).await;
+    match capture.take() {
+        Some(raw) => Ok(Reply::Raw(raw.error_for_status()?)),
+        None => Ok(Reply::Parsed(result?.into_inner())),
+    }
+}
+
+/// The reply of an operation's `call()`: decoded, or untouched when the client was built with
+/// `skip_response_parsing` (the Python library's switch, typed).
+///
+/// ```no_run
+/// # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
+/// use matterapi::raw::Reply;
+/// match client.get_user().user_id("me").call().await? {
+///     Reply::Parsed(user) => println!("{:?}", user.username),
+///     Reply::Raw(raw) => println!("{} bytes, decoded by the caller", raw.body.len()),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub enum Reply<T> {
+    /// The reply decoded into the operation's type.
+    Parsed(T),
+    /// The reply as the server sent it (its status is a success).
+    Raw(RawResponse),
+}
+
+impl<T> Reply<T> {
+    /// Whether the reply was left untouched.
+    pub fn is_raw(&self) -> bool {
+        matches!(self, Reply::Raw(_))
+    }
+
+    /// The untouched reply, if parsing was skipped.
+    pub fn raw(&self) -> Option<&RawResponse> {
+        match self {
+            Reply::Raw(r) => Some(r),
+            Reply::Parsed(_) => None,
+        }
+    }
+
+    /// The untouched reply, if parsing was skipped.
+    pub fn into_raw(self) -> Option<RawResponse> {
+        match self {
+            Reply::Raw(r) => Some(r),
+            Reply::Parsed(_) => None,
+        }
+    }
+
+    /// The decoded value, if parsing was not skipped.
+    pub fn parsed(self) -> Option<T> {
+        match self {
+            Reply::Parsed(v) => Some(v),
+            Reply::Raw(_) => None,
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Reply<T> {
+    /// The decoded value: parsed now if parsing was skipped (an empty body reads as JSON `null`, so
+    /// operations without a reply body decode to `()`); on failure the body is kept in the error.
+    pub fn into_value(self) -> Result<T> {
+        match self {
+            Reply::Parsed(v) => Ok(v),
+            Reply::Raw(r) if r.body.is_empty() => {
+                serde_json::from_slice(b"null").map_err(|source| Error::Decode {
+                    body: r.body,
+                    source,
+                })
+            }
+            Reply::Raw(r) => r.json(),
+        }
+    }
 }
 
 fn untyped<E>(e: progenitor_client::Error<E>) -> Error {

@@ -304,6 +304,125 @@ async fn send_raw_turns_a_failure_status_into_a_typed_error_unless_asked_not_to(
     assert!(raw.text().contains("app.user.missing"));
 }
 
+/// A server answering `/users/me` with a body the typed call cannot decode (the user's `id` is a
+/// number) and `/users/x` with a 404, counting the requests it saw.
+async fn skip_parsing_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Request-ID", "rq-me")
+                .set_body_string("{\"id\": \"u1\", \"username\": \"alice\", \"extra\": 1}"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/bad"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 7}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/x"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"id": "app.user.missing", "message": "m"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/logout"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK"})))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn call_follows_the_client_wide_skip_response_parsing_option() {
+    let server = skip_parsing_server().await;
+    let parsing = Client::with_token(server.uri(), "t").unwrap();
+    let skipping = Client::builder(server.uri())
+        .token("t")
+        .skip_response_parsing(true)
+        .build()
+        .unwrap();
+
+    // Parsing on: the decoded user.
+    let reply = parsing.get_user().user_id("me").call().await.unwrap();
+    assert!(!reply.is_raw());
+    assert_eq!(reply.parsed().unwrap().username.as_deref(), Some("alice"));
+
+    // Parsing off: the body exactly as sent, its headers kept, decodable later.
+    let reply = skipping.get_user().user_id("me").call().await.unwrap();
+    let raw = reply.raw().expect("an untouched reply");
+    assert_eq!(raw.request_id(), Some("rq-me"));
+    assert_eq!(
+        raw.text(),
+        "{\"id\": \"u1\", \"username\": \"alice\", \"extra\": 1}"
+    );
+    assert_eq!(reply.into_value().unwrap().id.as_deref(), Some("u1"));
+
+    // A body the type cannot take: an error when parsing, the body itself when skipping, and the
+    // decode error with the body kept when the caller parses it later.
+    let err = Error::from(parsing.get_user().user_id("bad").send().await.unwrap_err());
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let reply = skipping.get_user().user_id("bad").call().await.unwrap();
+    assert_eq!(reply.raw().unwrap().text(), "{\"id\": 7}");
+    match reply.into_value() {
+        Err(Error::Decode { body, .. }) => assert_eq!(&body[..], b"{\"id\": 7}"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+
+    // A failure status is the typed error either way.
+    for client in [&parsing, &skipping] {
+        let err = client.get_user().user_id("x").call().await.unwrap_err();
+        assert_eq!(err.error_id(), Some("app.user.missing"));
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    }
+
+    // `send()` and `send_raw()` are not changed by the option.
+    assert_eq!(
+        skipping
+            .get_user()
+            .user_id("me")
+            .send()
+            .await
+            .unwrap()
+            .username
+            .as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        skipping
+            .get_user()
+            .user_id("me")
+            .send_raw()
+            .await
+            .unwrap()
+            .request_id(),
+        Some("rq-me")
+    );
+}
+
+#[tokio::test]
+async fn a_skipped_reply_without_a_body_decodes_to_unit_later() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/analytics/old"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .token("t")
+        .skip_response_parsing(true)
+        .build()
+        .unwrap();
+    let reply = client.get_analytics_old().call().await.unwrap();
+    assert!(reply.raw().unwrap().body.is_empty());
+    let () = reply.into_value().unwrap();
+}
+
 #[tokio::test]
 async fn raw_request_reaches_any_endpoint_under_the_api_base() {
     let server = MockServer::start().await;

@@ -74,6 +74,8 @@ fn login_raw_mode_and_errors_work_blocking() {
         client.get_user().user_id("me").send_raw().unwrap().text(),
         "{\"id\":\"u1\"}"
     );
+    let reply = client.get_user().user_id("me").call().unwrap();
+    assert_eq!(reply.parsed().and_then(|u| u.id), Some("u1".into()));
     let v: serde_json::Value = client.raw(Method::GET, "/users/me").send_json().unwrap();
     assert_eq!(v["id"], "u1");
     let err = Error::from(client.get_user().user_id("nope").send().unwrap_err());
