@@ -67,6 +67,24 @@ pub enum Error {
     /// The request never got an answer: connection, TLS, timeout.
     #[error("request failed: {0}")]
     Transport(#[source] reqwest::Error),
+    /// The reply's body was longer than the options' `max_body_size`, so it was not read to its
+    /// end (it would have been held in memory). Downloads ([`crate::files::Download`]) stream and
+    /// have no limit.
+    #[error(
+        "the reply to {operation} (HTTP {status}) was larger than max_body_size ({limit} bytes)"
+    )]
+    BodyTooLarge {
+        /// The operation (the generated operation's id, or `raw`).
+        operation: String,
+        /// The limit in bytes.
+        limit: u64,
+        /// The reply's status.
+        status: StatusCode,
+    },
+    /// The websocket listener failed (see [`crate::ws::WsError`]); `?` turns every websocket error
+    /// into this variant.
+    #[error(transparent)]
+    WebSocket(Box<crate::ws::WsError>),
     /// The request could not be built (a missing required parameter, an invalid value).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -143,6 +161,7 @@ impl Error {
             Error::UnexpectedStatus { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Transport(e) => e.status(),
+            Error::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -166,10 +185,36 @@ impl Error {
         }
     }
 
-    /// Whether trying again may succeed: transport failures, 408, 429, 502, 503, 504.
+    /// The websocket listener's error, for [`Error::WebSocket`].
+    pub fn as_websocket(&self) -> Option<&crate::ws::WsError> {
+        match self {
+            Error::WebSocket(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// A transport failure, or [`Error::BodyTooLarge`] when the limit on reply bodies cut it short.
+    pub(crate) fn transport(e: reqwest::Error) -> Error {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if let Some(cut) = s.downcast_ref::<crate::request::BodyLimitExceeded>() {
+                return Error::BodyTooLarge {
+                    operation: cut.operation.clone(),
+                    limit: cut.limit,
+                    status: cut.status,
+                };
+            }
+            source = s.source();
+        }
+        Error::Transport(e)
+    }
+
+    /// Whether trying again may succeed: transport failures, 408, 429, 502, 503, 504, and a
+    /// websocket connection that could not be made.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => !e.is_builder() && !e.is_decode(),
+            Error::WebSocket(e) => matches!(**e, crate::ws::WsError::Connect { .. }),
             _ => self
                 .status()
                 .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504)),
@@ -274,9 +319,15 @@ impl From<progenitor_client::Error<()>> for Error {
             }
             P::InvalidResponsePayload(body, source) => Error::Decode { body, source },
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-                Error::Transport(e)
+                Error::transport(e)
             }
             P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
         }
+    }
+}
+
+impl From<crate::ws::WsError> for Error {
+    fn from(e: crate::ws::WsError) -> Self {
+        Error::WebSocket(Box::new(e))
     }
 }

@@ -28,12 +28,11 @@
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use progenitor_client::{ClientInfo, encode_path};
-use reqwest::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -376,7 +375,7 @@ impl Stream for Download {
             .body
             .as_mut()
             .poll_next(cx)
-            .map(|next| next.map(|r| r.map_err(Error::Transport)))
+            .map(|next| next.map(|r| r.map_err(Error::transport)))
     }
 }
 
@@ -475,68 +474,15 @@ fn percent_decode(value: &str) -> Vec<u8> {
 
 // ===== the request path shared by every call here =====
 
-/// `baseurl` + the configured API base path + `path`.
-fn api_url(client: &Client, path: &str) -> String {
-    let basepath = client.inner().options.basepath.trim_end_matches('/');
-    format!("{}{basepath}{path}", client.baseurl())
-}
+use crate::request::{api_url, send_json};
 
-/// Sends `request` as the generated operations do: the `api-version` header, the bearer token (unless
-/// the request has its own `Authorization`), one trace event, and a failure status turned into an
-/// [`Error`] from the reply's body.
+/// [`crate::request::send`] with the reply's body limited (replies to uploads are small).
 async fn send(
     client: &Client,
     operation: &'static str,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response> {
-    let mut request = request
-        .header("api-version", Client::api_version())
-        .build()
-        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-    if !request.headers().contains_key(AUTHORIZATION)
-        && let Some(value) = client.inner().authorization()
-    {
-        request.headers_mut().insert(AUTHORIZATION, value);
-    }
-    let method = request.method().clone();
-    let path = request.url().path().to_owned();
-    // Retried as the policy allows, unless the body is a stream (uploads): that is sent once.
-    let result = crate::retry::send_with_retries(client, operation, request, |request| {
-        let started = Instant::now();
-        let (method, path) = (&method, path.as_str());
-        async move {
-            let result = client.client().execute(request).await;
-            crate::hooks::trace(
-                client.inner().debug,
-                operation,
-                method,
-                path,
-                started,
-                &result,
-            );
-            result
-        }
-    })
-    .await;
-    let resp = result.map_err(Error::Transport)?;
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(Error::Transport)?;
-    Err(Error::from_reply_headers(status, &headers, body))
-}
-
-/// [`send`], then the JSON reply decoded into `T`.
-async fn send_json<T: DeserializeOwned>(
-    client: &Client,
-    operation: &'static str,
-    request: reqwest::RequestBuilder,
-) -> Result<T> {
-    let resp = send(client, operation, request).await?;
-    let body = resp.bytes().await.map_err(Error::Transport)?;
-    serde_json::from_slice(&body).map_err(|source| Error::Decode { body, source })
+    crate::request::send(client, operation, request, true).await
 }
 
 /// `POST`s `form` to `path` under the API base path and decodes the JSON reply.
@@ -559,8 +505,13 @@ fn single_file_form(field: &'static str, file: UploadFile) -> Result<Form> {
     Ok(Form::new().part(field, file.into_part()?))
 }
 
-async fn download(client: &Client, operation: &'static str, url: String) -> Result<Download> {
-    let resp = send(client, operation, client.client().get(url)).await?;
+/// A streamed download: its body is not limited by `max_body_size` (a failure's body is).
+async fn download(
+    client: &Client,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Download> {
+    let resp = crate::request::send(client, operation, request, false).await?;
     Ok(Download::from_response(resp))
 }
 
@@ -846,7 +797,7 @@ impl Client {
         if resp.status() == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        let body = resp.bytes().await.map_err(Error::Transport)?;
+        let body = crate::request::read_body(resp).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
@@ -860,20 +811,20 @@ impl Client {
     /// Downloads the file `file_id` (`GET /api/v4/files/{file_id}`) as a stream.
     pub async fn download_file(&self, file_id: &str) -> Result<Download> {
         let url = api_url(self, &format!("/files/{}", seg(file_id)));
-        download(self, "get_file", url).await
+        download(self, "get_file", self.client().get(url)).await
     }
 
     /// Downloads the thumbnail of the image file `file_id` (`GET
     /// /api/v4/files/{file_id}/thumbnail`).
     pub async fn download_thumbnail(&self, file_id: &str) -> Result<Download> {
         let url = api_url(self, &format!("/files/{}/thumbnail", seg(file_id)));
-        download(self, "get_file_thumbnail", url).await
+        download(self, "get_file_thumbnail", self.client().get(url)).await
     }
 
     /// Downloads the preview of the image file `file_id` (`GET /api/v4/files/{file_id}/preview`).
     pub async fn download_preview(&self, file_id: &str) -> Result<Download> {
         let url = api_url(self, &format!("/files/{}/preview", seg(file_id)));
-        download(self, "get_file_preview", url).await
+        download(self, "get_file_preview", self.client().get(url)).await
     }
 
     /// Downloads the file `file_id` through its public link (`GET /files/{file_id}/public?h=hash`,
@@ -885,8 +836,7 @@ impl Client {
             .client()
             .request(Method::GET, url)
             .query(&[("h", hash)]);
-        let resp = send(self, "get_file_public", request).await?;
-        Ok(Download::from_response(resp))
+        download(self, "get_file_public", request).await
     }
 }
 

@@ -121,7 +121,13 @@ async fn exec_once(
     let method = request.method().clone();
     let path = request.url().path().to_owned();
     let started = Instant::now();
-    let result = client.client().execute(request).await;
+    let result = client.client().execute(request).await.map(|resp| {
+        crate::request::limit_body(
+            resp,
+            info.operation_id,
+            client.inner().options.max_body_size,
+        )
+    });
     let result = match result {
         Ok(resp) if crate::raw::capturing(&client.inner().options) => {
             buffer_body(resp, &client.inner().options, true).await

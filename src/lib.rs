@@ -27,6 +27,7 @@ pub mod hooks;
 pub mod options;
 pub mod paginate;
 pub mod raw;
+mod request;
 pub mod retry;
 pub mod ws;
 

@@ -180,7 +180,16 @@ pub struct Options {
     /// of `key=value` pairs (`"max_attempts=3,max_wait=10s"`, for environment maps).
     #[serde(deserialize_with = "de::retry_policy")]
     pub retry: RetryPolicy,
+    /// The longest reply body read into memory, in bytes (default 64 MiB): a longer one is
+    /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge), its reading stopped at the limit.
+    /// Downloads ([`crate::files::Download`]) stream and are not limited. The websocket applies the
+    /// same limit to a message.
+    #[serde(deserialize_with = "de::flexible_usize")]
+    pub max_body_size: usize,
 }
+
+/// The default [`Options::max_body_size`]: 64 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 64 << 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -202,6 +211,7 @@ impl Default for Options {
             ws_reconnect_wait_time: Duration::from_secs(5),
             skip_response_parsing: false,
             retry: RetryPolicy::default(),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
         }
     }
 }
@@ -226,6 +236,7 @@ impl std::fmt::Debug for Options {
             .field("ws_reconnect_wait_time", &self.ws_reconnect_wait_time)
             .field("skip_response_parsing", &self.skip_response_parsing)
             .field("retry", &self.retry)
+            .field("max_body_size", &self.max_body_size)
             .finish()
     }
 }
@@ -376,6 +387,9 @@ impl Options {
         }
         if self.timeout.is_zero() {
             return Err(config("timeout", "must be more than zero"));
+        }
+        if self.max_body_size == 0 {
+            return Err(config("max_body_size", "must be at least 1 byte"));
         }
         if self.ws_max_in_flight == 0 {
             return Err(config("ws_max_in_flight", "must be at least 1"));
@@ -675,6 +689,8 @@ impl OptionsBuilder {
         skip_response_parsing: bool);
     setter!(/// When requests are retried ([`RetryPolicy::off`] for never).
         retry: RetryPolicy);
+    setter!(/// The longest reply body read into memory, in bytes.
+        max_body_size: usize);
 
     /// The options, checked.
     pub fn options(self) -> Result<Options> {

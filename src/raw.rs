@@ -20,10 +20,8 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use bytes::Bytes;
-use progenitor_client::ClientInfo;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -32,6 +30,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, REQUEST_ID_HEADER, Result};
 use crate::generated::{Client, ResponseValue};
 use crate::options::Options;
+use progenitor_client::ClientInfo;
 
 /// An HTTP reply as the server sent it.
 #[derive(Clone, Debug)]
@@ -242,7 +241,7 @@ fn untyped<E>(e: progenitor_client::Error<E>) -> Error {
     use progenitor_client::Error as P;
     match e {
         P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-            Error::Transport(e)
+            Error::transport(e)
         }
         P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
         other => Error::InvalidRequest(format!("{:?}", other.status())),
@@ -332,28 +331,18 @@ impl<'a> RawRequest<'a> {
         self
     }
 
-    /// Sends the request; the reply comes back untouched.
+    /// Sends the request; the reply comes back untouched (its body read, within `max_body_size`).
     pub async fn send(self) -> Result<RawResponse> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let inner = self.client.inner();
-        let options = &inner.options;
-        let path = if self.path.starts_with('/') {
-            self.path.clone()
-        } else {
-            format!("/{}", self.path)
-        };
-        let url = format!(
-            "{}{}{}",
-            self.client.baseurl(),
-            options.basepath.trim_end_matches('/'),
-            path
-        );
         let mut req = self
             .client
             .client()
-            .request(self.method.clone(), &url)
+            .request(
+                self.method,
+                crate::request::api_url(self.client, &self.path),
+            )
             .headers(self.headers);
         if !self.query.is_empty() {
             req = req.query(&self.query);
@@ -364,25 +353,10 @@ impl<'a> RawRequest<'a> {
             }
             req = req.body(body);
         }
-        if let Some(auth) = inner.authorization() {
-            req = req.header(reqwest::header::AUTHORIZATION, auth);
-        }
-        let request = req.build().map_err(Error::Transport)?;
-        let http = self.client.client();
-        let (method, path) = (&self.method, path.as_str());
-        let result = crate::retry::send_with_retries(self.client, "raw", request, |request| {
-            let started = Instant::now();
-            async move {
-                let result = http.execute(request).await;
-                crate::hooks::trace(inner.debug, "raw", method, path, started, &result);
-                result
-            }
-        })
-        .await;
-        let resp = result.map_err(Error::Transport)?;
+        let resp = crate::request::execute(self.client, "raw", req, true).await?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(Error::Transport)?;
+        let body = crate::request::read_body(resp).await?;
         let raw = RawResponse {
             status,
             headers,

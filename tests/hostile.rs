@@ -267,20 +267,26 @@ async fn endless_body(mut s: TcpStream) {
     while s.write_all(&chunk).await.is_ok() {}
 }
 
-/// A body that never ends (and arrives as fast as loopback allows) is cut by the timeout.
+/// A body that never ends (and arrives as fast as loopback allows) is cut by the timeout when the
+/// body limit is out of reach.
 #[tokio::test]
 async fn an_endless_body_is_cut_by_the_timeout() {
     let _heavy = HEAVY.lock().await;
     let url = raw_server(endless_body).await;
     let timeout = Duration::from_secs(1);
-    let client = client(&url, timeout);
+    let client = Client::builder(&url)
+        .token("t")
+        .timeout(timeout)
+        .max_body_size(usize::MAX)
+        .build()
+        .expect("client");
     reset_peak_rss();
     let before = peak_rss();
     let (result, took) = get_me(&client, timeout + MARGIN).await;
     let after = peak_rss();
     assert!(transport_is_timeout(&result), "{result:?}");
     eprintln!(
-        "endless body, 1 s timeout: {took:?}, peak RSS {} MB -> {} MB (+{} MB)",
+        "endless body, 1 s timeout, no limit: {took:?}, peak RSS {} MB -> {} MB (+{} MB)",
         before / MB,
         after / MB,
         after.saturating_sub(before) / MB
@@ -288,26 +294,137 @@ async fn an_endless_body_is_cut_by_the_timeout() {
     assert!(took < timeout + MARGIN, "took {took:?}");
 }
 
-/// ... but until then the client buffers whatever arrives: there is no cap on the size of a body
-/// (success or failure) it reads, so memory grows with the timeout: 160 to 860 MB per second of
-/// timeout on loopback in a debug build (4.3 GB with a 5 s timeout; the default is 10 s).
+/// With the default limit (64 MiB) an endless body stops at the limit, well within a long
+/// timeout, as `Error::BodyTooLarge`, and memory stays near the limit.
 #[tokio::test]
-#[ignore = "bug: no cap on the size of a buffered reply body (see fuzz/README.md, findings)"]
 async fn an_endless_body_is_capped_in_memory() {
     let _heavy = HEAVY.lock().await;
     let url = raw_server(endless_body).await;
-    let timeout = Duration::from_secs(2);
+    let timeout = Duration::from_secs(20);
     let client = client(&url, timeout);
+    assert_eq!(
+        client.options().max_body_size,
+        matterapi::options::DEFAULT_MAX_BODY_SIZE
+    );
     reset_peak_rss();
     let before = peak_rss();
-    let (result, _) = get_me(&client, timeout + MARGIN).await;
+    let (result, took) = get_me(&client, timeout + MARGIN).await;
     let grew = peak_rss().saturating_sub(before);
-    assert!(matches!(result, Err(Error::Transport(_))), "{result:?}");
-    assert!(
-        grew < 200 * MB,
-        "peak RSS grew by {} MB in {timeout:?}",
+    match &result {
+        Err(Error::BodyTooLarge {
+            operation,
+            limit,
+            status,
+        }) => {
+            assert_eq!(operation, "get_user");
+            assert_eq!(*limit, matterapi::options::DEFAULT_MAX_BODY_SIZE as u64);
+            assert_eq!(*status, StatusCode::OK);
+        }
+        other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+    eprintln!(
+        "endless body, default limit: stopped after {took:?}, peak RSS +{} MB",
         grew / MB
     );
+    assert!(took < timeout, "took {took:?}");
+    assert!(
+        grew < 200 * MB,
+        "peak RSS grew by {} MB in {took:?}",
+        grew / MB
+    );
+}
+
+/// A reply that declares a body longer than the limit fails before any of it is read, for
+/// generated operations, raw requests and file uploads alike; one within the limit is read.
+#[tokio::test]
+async fn a_declared_length_over_the_limit_fails_before_reading() {
+    const LIMIT: usize = 64 * 1024;
+    let url = raw_server(|mut s| async move {
+        // Declares 1 GB and sends only the first bytes, then waits: reading would hang.
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{\"id\":";
+        let _ = s.write_all(head.as_bytes()).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let client = Client::builder(&url)
+        .token("t")
+        .timeout(Duration::from_secs(10))
+        .max_body_size(LIMIT)
+        .build()
+        .expect("client");
+    let (result, took) = get_me(&client, Duration::from_secs(10) + MARGIN).await;
+    assert!(
+        matches!(&result, Err(Error::BodyTooLarge { limit, .. }) if *limit == LIMIT as u64),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let err = client
+        .raw(matterapi::Method::GET, "/users/me")
+        .send()
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(&err, Error::BodyTooLarge { operation, .. } if operation == "raw"),
+        "{err:?}"
+    );
+    let err = client
+        .upload_file(
+            "c1",
+            matterapi::files::UploadFile::from_bytes("a.txt", &b"hello"[..]),
+        )
+        .await
+        .expect_err("too large");
+    assert!(matches!(&err, Error::BodyTooLarge { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("max_body_size") && msg.contains("65536"),
+        "{msg}"
+    );
+}
+
+/// Failure replies are limited too (a proxy's endless error page), and `send_raw()` as well; a
+/// reply of exactly the limit is read whole.
+#[tokio::test]
+async fn error_bodies_and_raw_replies_are_limited_but_the_limit_itself_is_allowed() {
+    const LIMIT: usize = 100_000;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("x".repeat(LIMIT + 1)))
+        .mount(&server)
+        .await;
+    let exact = format!("{{\"id\":\"{}\"}}", "u".repeat(LIMIT - 9));
+    assert_eq!(exact.len(), LIMIT);
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(exact.clone()))
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .token("t")
+        .max_body_size(LIMIT)
+        .retry(RetryPolicy::off())
+        .build()
+        .expect("client");
+    let (result, _) = get_me(&client, Duration::from_secs(10)).await;
+    match &result {
+        Err(Error::BodyTooLarge { status, .. }) => assert_eq!(status.as_u16(), 502),
+        other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+    let err = client
+        .get_user()
+        .user_id("me")
+        .send_raw_any_status()
+        .await
+        .expect_err("too large");
+    assert!(matches!(err, Error::BodyTooLarge { .. }), "{err:?}");
+    let user = client
+        .get_user()
+        .user_id("u1")
+        .send()
+        .await
+        .expect("a body of exactly the limit");
+    assert_eq!(user.id.as_deref().map(str::len), Some(LIMIT - 9));
 }
 
 // ---------------------------------------------------------------------------------------------

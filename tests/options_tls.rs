@@ -411,6 +411,7 @@ fn defaults() {
     assert_eq!(o.ws_max_in_flight, 16);
     assert_eq!(o.ws_reconnect_wait_time, Duration::from_secs(5));
     assert!(!o.skip_response_parsing);
+    assert_eq!(o.max_body_size, 64 * 1024 * 1024);
     assert!(!o.debug);
     assert!(o.auth.is_none() && o.ws_url.is_none() && o.user_agent.is_none());
     assert!(o.ca_cert.is_none() && o.client_cert.is_none() && o.client_key.is_none());
@@ -507,6 +508,7 @@ fn env_map() {
             ("MATTERAPI_PROXIES_HTTPS", "http://127.0.0.1:3128"),
             ("MATTERAPI_PROXIES_FROM_ENV", "no"),
             ("MATTERAPI_WS_MAX_IN_FLIGHT", "8"),
+            ("MATTERAPI_MAX_BODY_SIZE", "1048576"),
             ("MATTERAPI_WS_RECONNECT_WAIT_TIME", "10s"),
             ("HOME", "not ours: ignored"),
             ("OTHER_TIMEOUT", "not a duration: ignored"),
@@ -523,7 +525,25 @@ fn env_map() {
     assert_eq!(o.proxies.https.as_deref(), Some("http://127.0.0.1:3128"));
     assert!(!o.proxies.from_env);
     assert_eq!(o.ws_max_in_flight, 8);
+    assert_eq!(o.max_body_size, 1 << 20);
     assert_eq!(o.ws_reconnect_wait_time, Duration::from_secs(10));
+}
+
+#[test]
+fn max_body_size_must_be_a_positive_whole_number() {
+    for (value, says) in [
+        (json!(0), "at least 1 byte"),
+        (json!(-1), "max_body_size"),
+        (json!("64MiB"), "a whole number"),
+    ] {
+        let err = Options::from_json(
+            &json!({"url": "https://chat.example.com", "max_body_size": value}).to_string(),
+        )
+        .and_then(|o| o.validated())
+        .expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("max_body_size") && msg.contains(says), "{value}: {msg}");
+    }
 }
 
 #[test]

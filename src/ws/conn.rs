@@ -67,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) close_timeout: Duration,
     pub(crate) buffer: usize,
     pub(crate) user_agent: String,
+    /// The longest message accepted (the options' `max_body_size`).
+    pub(crate) max_message_size: usize,
 }
 
 /// What the handle can see of the connection.
@@ -261,7 +263,10 @@ pub(crate) async fn open(
         request.headers_mut().insert(header::USER_AGENT, ua);
     }
     let stream = transport.connect(&url).await.map_err(Attempt::Retry)?;
-    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, None);
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(settings.max_message_size))
+        .max_frame_size(Some(settings.max_message_size));
+    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
     let ws = match timeout(settings.connect_timeout, upgrade).await {
         Ok(Ok((ws, _response))) => ws,
         Ok(Err(tungstenite::Error::Http(resp))) if resp.status().as_u16() == 401 => {

@@ -355,6 +355,7 @@ impl Websocket {
             write_timeout: o.timeout,
             close_timeout: self.close_timeout,
             buffer: self.buffer,
+            max_message_size: o.max_body_size,
             user_agent: o
                 .user_agent
                 .clone()

@@ -1,0 +1,176 @@
+//! The one request path of the hand-written operations ([`Client::raw`](crate::Client::raw) and
+//! [`crate::files`]): the URL under the API base path, the `api-version` header, the bearer token,
+//! retries, one trace event per try, and the limit on reply bodies (`max_body_size`), which the
+//! generated operations' hooks apply too.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::AUTHORIZATION;
+use serde::de::DeserializeOwned;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::generated::Client;
+use progenitor_client::ClientInfo;
+
+/// The error a reply's body stream ends with when it grows past `max_body_size` (turned into
+/// [`Error::BodyTooLarge`] by [`Error::transport`]).
+#[derive(Debug, Clone)]
+pub(crate) struct BodyLimitExceeded {
+    pub(crate) operation: String,
+    pub(crate) limit: u64,
+    pub(crate) status: StatusCode,
+}
+
+impl std::fmt::Display for BodyLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the reply to {} is larger than max_body_size ({} bytes)",
+            self.operation, self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyLimitExceeded {}
+
+/// `resp` with its body limited to `limit` bytes: reading past the limit fails with
+/// [`BodyLimitExceeded`], and a `Content-Length` above it fails at the first read, before anything is
+/// read. A reply that declares a length within the limit is handed on untouched (the connection
+/// cannot deliver more than it declared).
+pub(crate) fn limit_body(
+    resp: reqwest::Response,
+    operation: &str,
+    limit: usize,
+) -> reqwest::Response {
+    let limit = limit as u64;
+    if resp.content_length().is_some_and(|len| len <= limit) {
+        return resp;
+    }
+    let cut = BodyLimitExceeded {
+        operation: operation.to_owned(),
+        limit,
+        status: resp.status(),
+    };
+    let declared_too_long = resp.content_length().is_some();
+    let (status, version) = (resp.status(), resp.version());
+    let headers = resp.headers().clone();
+    let mut extensions = resp.extensions().clone();
+    if let Ok(with_url) =
+        reqwest::ResponseBuilderExt::url(http::Response::builder(), resp.url().clone()).body(())
+    {
+        extensions.extend(with_url.into_parts().0.extensions);
+    }
+    let body = if declared_too_long {
+        // Not a byte read: the connection is dropped with the response.
+        drop(resp);
+        reqwest::Body::wrap_stream(futures_util::stream::once(
+            async move { Err::<Bytes, _>(cut) },
+        ))
+    } else {
+        let mut seen = 0u64;
+        reqwest::Body::wrap_stream(resp.bytes_stream().map(move |chunk| {
+            let chunk = chunk.map_err(|e| Box::new(e) as BoxError)?;
+            seen += chunk.len() as u64;
+            if seen > limit {
+                return Err(Box::new(cut.clone()) as BoxError);
+            }
+            Ok(chunk)
+        }))
+    };
+    let mut http = http::Response::new(body);
+    *http.status_mut() = status;
+    *http.version_mut() = version;
+    *http.headers_mut() = headers;
+    *http.extensions_mut() = extensions;
+    reqwest::Response::from(http)
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `baseurl` + the configured API base path + `path` (which starts with `/`).
+pub(crate) fn api_url(client: &Client, path: &str) -> String {
+    let basepath = client.inner().options.basepath.trim_end_matches('/');
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    format!("{}{basepath}{slash}{path}", client.baseurl())
+}
+
+/// Sends `request` as the generated operations are sent: the `api-version` header, the bearer token
+/// (unless the request has its own `Authorization`), retries as the policy allows (a streamed body
+/// is sent once), one trace event per try. With `limited`, the reply's body is limited to
+/// `max_body_size`. Any status comes back as a response.
+pub(crate) async fn execute(
+    client: &Client,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+    limited: bool,
+) -> Result<reqwest::Response> {
+    let inner = client.inner();
+    let mut request = request
+        .header("api-version", Client::api_version())
+        .build()
+        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    if !request.headers().contains_key(AUTHORIZATION)
+        && let Some(value) = inner.authorization()
+    {
+        request.headers_mut().insert(AUTHORIZATION, value);
+    }
+    let method = request.method().clone();
+    let path = request.url().path().to_owned();
+    let result = crate::retry::send_with_retries(client, operation, request, |request| {
+        let started = Instant::now();
+        let (method, path) = (&method, path.as_str());
+        async move {
+            let result = client.client().execute(request).await;
+            crate::hooks::trace(inner.debug, operation, method, path, started, &result);
+            result
+        }
+    })
+    .await;
+    let resp = result.map_err(Error::transport)?;
+    Ok(if limited {
+        limit_body(resp, operation, inner.options.max_body_size)
+    } else {
+        resp
+    })
+}
+
+/// The whole body of `resp` (limited as [`execute`] set it up).
+pub(crate) async fn read_body(resp: reqwest::Response) -> Result<Bytes> {
+    resp.bytes().await.map_err(Error::transport)
+}
+
+/// [`execute`], then a failure status turned into an [`Error`] from the reply's body.
+pub(crate) async fn send(
+    client: &Client,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+    limited: bool,
+) -> Result<reqwest::Response> {
+    let resp = execute(client, operation, request, limited).await?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let headers = resp.headers().clone();
+    // An error body is read within the limit even when the success body would not be.
+    let resp = if limited {
+        resp
+    } else {
+        limit_body(resp, operation, client.inner().options.max_body_size)
+    };
+    let body = read_body(resp).await?;
+    Err(Error::from_reply_headers(status, &headers, body))
+}
+
+/// [`send`] (limited), then the JSON reply decoded into `T`; on failure the body is kept.
+pub(crate) async fn send_json<T: DeserializeOwned>(
+    client: &Client,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<T> {
+    let resp = send(client, operation, request, true).await?;
+    let body = read_body(resp).await?;
+    serde_json::from_slice(&body).map_err(|source| Error::Decode { body, source })
+}
