@@ -3,8 +3,8 @@
 //! another user's listener, a resume after the socket drops (the post made meanwhile arrives), and
 //! a revoked session noticed through the `ping` action (renewed by logging in again, or a terminal
 //! error), and a `Resync` when more events were missed than the server keeps for a connection. A
-//! `Resync` after a server restart is covered against the scripted peer only
-//! (`tests/ws_protocol.rs`): restarting the shared server would disturb the other live suites.
+//! `Resync` after a server restart is in `tests/live_restart.rs`, against the second instance
+//! (restarting the shared server would disturb the other live suites).
 
 mod support;
 

@@ -542,7 +542,10 @@ fn max_body_size_must_be_a_positive_whole_number() {
         .and_then(|o| o.validated())
         .expect_err("refused");
         let msg = err.to_string();
-        assert!(msg.contains("max_body_size") && msg.contains(says), "{value}: {msg}");
+        assert!(
+            msg.contains("max_body_size") && msg.contains(says),
+            "{value}: {msg}"
+        );
     }
 }
 

@@ -228,3 +228,187 @@ async fn start_ws_sync_inside_a_runtime_is_an_error_not_a_hang() {
     assert!(matches!(err, WsError::Config(_)), "{err:?}");
     drop(tokio::task::spawn_blocking(move || drop(client)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_listener_shuts_down_gracefully_with_its_stats() {
+    let peer = Peer::start().await;
+    let client = peer.builder().ws_concurrent(false).build().unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let log = seen.clone();
+    let listener = client
+        .spawn_ws(
+            move |ev| {
+                let log = log.clone();
+                async move {
+                    if let Some(n) = n_of(&ev) {
+                        log.lock().unwrap().push(n);
+                    }
+                    Ok::<(), std::io::Error>(())
+                }
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(listener.handle().is_connected());
+    assert!(!listener.is_finished());
+    for n in 0..5 {
+        peer.publish("test_event", json!({ "n": n }));
+    }
+    wait_for("5 events", || seen.lock().unwrap().len() == 5).await;
+    let stats = listener.shutdown().await.expect("graceful shutdown");
+    assert_eq!(stats.events, 6, "the hello and 5 events");
+    assert_eq!(stats.handler_errors, 0);
+    peer.wait_until("the socket closed", Duration::from_secs(5), |p| {
+        p.live() == 0
+    })
+    .await;
+    assert_eq!(
+        peer.client_close_codes(),
+        vec![1000],
+        "a close frame, normal closure"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_spawned_listener_stops_it() {
+    let peer = Peer::start().await;
+    let client = peer.client();
+    let listener = client
+        .spawn_ws(|_ev| async { Ok::<(), std::io::Error>(()) }, true)
+        .await
+        .unwrap();
+    let handle = listener.handle().clone();
+    drop(listener);
+    drop(handle);
+    peer.wait_until("the socket closed", Duration::from_secs(5), |p| {
+        p.live() == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_handlers_that_outlast_the_drain_timeout() {
+    let peer = Peer::start().await;
+    let client = peer.client();
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let listener = client
+        .websocket()
+        .drain_timeout(Duration::from_millis(200))
+        .spawn(move |ev| {
+            let s = s.clone();
+            async move {
+                if n_of(&ev).is_some() {
+                    s.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .await
+        .unwrap();
+    peer.publish("test_event", json!({ "n": 1 }));
+    wait_for("the handler started", || {
+        started.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let began = std::time::Instant::now();
+    let err = listener
+        .shutdown()
+        .await
+        .expect_err("the handler outlasts the drain");
+    assert!(
+        matches!(err, WsError::ActionTimeout { ref action, .. } if action == "shutdown"),
+        "{err:?}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_resync_runs_before_the_events_of_the_new_connection() {
+    let peer = Peer::start().await;
+    let client = peer
+        .builder()
+        .ws_concurrent(false)
+        .ws_reconnect_wait_time(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (on_event, on_resync) = (log.clone(), log.clone());
+    let listener = client
+        .websocket()
+        .on_resync(move || {
+            let log = on_resync.clone();
+            async move {
+                // A slow refetch: the events after it must wait for it.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                log.lock().unwrap().push("resync".into());
+            }
+        })
+        .spawn(move |ev| {
+            let log = on_event.clone();
+            async move {
+                let entry = match (&ev.kind, n_of(&ev)) {
+                    (EventKind::Hello(_), _) => "hello".to_string(),
+                    (_, Some(n)) => format!("event {n}"),
+                    _ => "other".to_string(),
+                };
+                log.lock().unwrap().push(entry);
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .await
+        .unwrap();
+    peer.publish("test_event", json!({ "n": 1 }));
+    wait_for("event 1", || log.lock().unwrap().len() == 2).await;
+    let first_id = listener.handle().connection_id();
+    peer.forget_connections();
+    peer.drop_all();
+    let old = first_id.clone().expect("a connection id");
+    peer.wait_until("a new connection", Duration::from_secs(5), move |p| {
+        p.connection_ids().iter().any(|id| *id != old)
+    })
+    .await;
+    peer.publish("test_event", json!({ "n": 2 }));
+    wait_for("event 2", || log.lock().unwrap().len() == 5).await;
+    assert_ne!(listener.handle().connection_id(), first_id);
+    let stats = listener.shutdown().await.unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["hello", "event 1", "resync", "hello", "event 2"]
+    );
+    assert_eq!((stats.resyncs, stats.reconnects), (1, 1));
+}
+
+/// Websocket errors fit `matterapi::Error` (`?` converts them).
+#[tokio::test]
+async fn websocket_errors_convert_into_the_crate_error() {
+    async fn listen(client: &matterapi::Client) -> matterapi::Result<()> {
+        let (_handle, _events) = client.websocket().connect().await?;
+        Ok(())
+    }
+    // Nothing listens on the discard port of loopback: the first connection cannot be made.
+    let client = matterapi::Client::builder("http://127.0.0.1:9")
+        .token(TOKEN)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let err = listen(&client).await.expect_err("no server");
+    assert!(
+        matches!(err.as_websocket(), Some(WsError::Connect { .. })),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert!(
+        err.to_string().contains("cannot connect the websocket"),
+        "{err}"
+    );
+    let err = matterapi::Error::from(WsError::AuthRejected);
+    assert!(matches!(err, matterapi::Error::WebSocket(_)));
+    assert!(!err.is_retryable());
+}

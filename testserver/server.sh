@@ -5,6 +5,8 @@
 #   testserver/server.sh stop     stop mattermost and postgres
 #   testserver/server.sh status   show what is running
 #   testserver/server.sh reset    stop, wipe database + file store (keeps the build cache), start again
+#   testserver/server.sh restart  restart mattermost only (postgres and the data stay), with the ports
+#                                 and rate-limit settings it was started with
 #   testserver/server.sh build    only build the server binary (cache keyed by go.mod + go.sum)
 #   testserver/server.sh env      print shell exports for the tests: eval "$(testserver/server.sh env)"
 #
@@ -15,6 +17,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 # MM_TEST_STATE runs a separate instance (own database, files, connection file) from the same script.
 STATE="${MM_TEST_STATE:-$REPO/target/testserver}"
+# `start` records the instance's ports and rate-limit settings; `restart` reuses them.
+INSTANCE_ENV="$STATE/instance.env"
+if [ "${1:-}" = restart ] && [ -f "$INSTANCE_ENV" ]; then
+    # shellcheck disable=SC1090
+    . "$INSTANCE_ENV"
+fi
 
 MM_PORT="${MM_TEST_PORT:-8065}"
 PG_PORT="${MM_TEST_PG_PORT:-5544}"
@@ -400,7 +408,20 @@ cmd_start() {
     start_pg
     start_mm
     bootstrap
+    {
+        printf 'MM_TEST_PORT=%q\nMM_TEST_PG_PORT=%q\n' "$MM_PORT" "$PG_PORT"
+        { env | grep '^MM_RATELIMITSETTINGS_' || true; } | while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done
+    } >"$INSTANCE_ENV"
     log "start: total $(elapsed "$t0") s"
+}
+
+cmd_restart() {
+    local t0
+    t0="$(now)"
+    pg_running || die "postgres is not running: use '$0 start'"
+    stop_mm
+    start_mm
+    log "restart: total $(elapsed "$t0") s"
 }
 
 cmd_stop() {
@@ -467,10 +488,11 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     reset) cmd_reset ;;
+    restart) cmd_restart ;;
     build) mkdir -p "$BIN_ROOT"; build ;;
     env) cmd_env ;;
     *)
-        echo "usage: $0 start|stop|status|reset|build|env" >&2
+        echo "usage: $0 start|stop|status|reset|restart|build|env" >&2
         exit 2
         ;;
 esac

@@ -138,7 +138,7 @@ struct Waiter {
 }
 
 /// One live socket.
-struct Conn {
+pub(crate) struct Conn {
     ws: Ws,
     early: VecDeque<Message>,
     next_action: i64,
@@ -467,8 +467,7 @@ impl Driver {
     }
 
     /// Runs the listener until shutdown, a terminal error, or until handle and stream are dropped.
-    pub(crate) async fn run(mut self, opened: Opened) {
-        let mut conn = self.start(opened);
+    pub(crate) async fn run(mut self, mut conn: Conn) {
         loop {
             let end = self.serve(&mut conn).await;
             let uptime = conn.since.elapsed();
@@ -591,8 +590,9 @@ impl Driver {
         }
     }
 
-    /// Turns a handshake's result into a live connection and announces it.
-    fn start(&mut self, opened: Opened) -> Conn {
+    /// Turns a handshake's result into a live connection and announces it (the handle sees it
+    /// connected from then on).
+    pub(crate) fn start(&mut self, opened: Opened) -> Conn {
         let now = Instant::now();
         let first_ping = now + self.settings.ping_interval;
         self.session.relogged = false;

@@ -14,6 +14,22 @@ use crate::ws::{Event, EventStream, WsError, WsItem};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// The callback of [`Websocket::on_resync`](crate::ws::Websocket::on_resync).
+#[derive(Clone)]
+pub(crate) struct ResyncHook(
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
+);
+
+impl ResyncHook {
+    pub(crate) fn new<F, Fut>(f: F) -> ResyncHook
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        ResyncHook(Arc::new(move || Box::pin(f())))
+    }
+}
+
 /// What a handler-driven listener saw, returned when it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,7 +85,8 @@ where
 
 impl EventStream {
     /// Calls `handler` for each event until the listener ends: after a shutdown `Ok` with what it
-    /// saw, after a terminal error that error. Concurrent (at most `max_in_flight` calls at once)
+    /// saw, after a terminal error that error. A [`WsItem::Resync`] runs the
+    /// [`on_resync`](crate::ws::Websocket::on_resync) callback, if any, before later events. Concurrent (at most `max_in_flight` calls at once)
     /// or one call at a time in arrival order, as the builder and the options say; in-flight calls
     /// finish before this returns.
     pub async fn run<H, Fut, E>(mut self, handler: H) -> Result<WsStats, WsError>
@@ -118,6 +135,13 @@ impl EventStream {
                 WsItem::Resync => {
                     stats.resyncs += 1;
                     tracing::warn!(target: "matterapi::ws", "websocket could not resume: events may have been missed");
+                    if let Some(hook) = &self.on_resync {
+                        // A panic in the callback is logged, as a handler's would be.
+                        if let Err(p) = AssertUnwindSafe((hook.0)()).catch_unwind().await {
+                            stats.handler_errors += 1;
+                            tracing::error!(target: "matterapi::ws", panic = %panic_message(p), "resync callback panicked");
+                        }
+                    }
                 }
                 WsItem::Disconnected { reason, retry_in } => {
                     tracing::info!(target: "matterapi::ws", %reason, ?retry_in, "websocket disconnected");

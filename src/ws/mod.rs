@@ -229,6 +229,14 @@ pub struct Websocket {
     backoff: Backoff,
     concurrent: bool,
     max_in_flight: usize,
+    on_resync: Option<dispatch::ResyncHook>,
+    drain_timeout: Duration,
+}
+
+impl std::fmt::Debug for dispatch::ResyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResyncHook")
+    }
 }
 
 impl Websocket {
@@ -249,7 +257,48 @@ impl Websocket {
             backoff,
             concurrent,
             max_in_flight,
+            on_resync: None,
+            drain_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Called by the handler-driven listeners ([`Websocket::run`], [`Websocket::spawn`],
+    /// [`Client::start_ws`], ...) when the server could not resume the connection
+    /// ([`WsItem::Resync`]: events may have been missed), before any later event is handed to the
+    /// handler: the place to refetch over REST what matters. Awaited; the events after it wait.
+    ///
+    /// ```no_run
+    /// # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
+    /// let unread = client.clone();
+    /// let listener = client
+    ///     .websocket()
+    ///     .on_resync(move || {
+    ///         let client = unread.clone();
+    ///         async move {
+    ///             // e.g. refetch the channels' unread counts
+    ///             let _ = client.get_user().user_id("me").send().await;
+    ///         }
+    ///     })
+    ///     .spawn(|ev| async move { println!("{}", ev.event_type()); Ok::<_, std::io::Error>(()) })
+    ///     .await?;
+    /// let stats = listener.shutdown().await?;
+    /// println!("{} events, {} resyncs", stats.events, stats.resyncs);
+    /// # Ok(()) }
+    /// ```
+    pub fn on_resync<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_resync = Some(dispatch::ResyncHook::new(f));
+        self
+    }
+
+    /// How long [`WsListener::shutdown`] waits for the handler calls in flight to finish
+    /// (default 30 s); past it they are cancelled.
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
     }
 
     /// Log in again (through [`Client::relogin`]) when the server says the session was revoked or
@@ -383,7 +432,8 @@ impl Websocket {
             self.backoff.clone(),
         );
         let opened = driver.first_connect().await?;
-        tokio::spawn(driver.run(opened));
+        let conn = driver.start(opened);
+        tokio::spawn(driver.run(conn));
         let handle = WsHandle {
             commands: commands_tx,
             status: status_rx,
@@ -394,6 +444,7 @@ impl Websocket {
             items: items_rx,
             concurrent: self.concurrent,
             max_in_flight: self.max_in_flight,
+            on_resync: self.on_resync.clone(),
         };
         Ok((handle, stream))
     }
@@ -408,6 +459,26 @@ impl Websocket {
     {
         let (_handle, stream) = self.connect().await?;
         stream.run(handler).await
+    }
+
+    /// Connects (the first connection is made before this returns, as with
+    /// [`connect`](Websocket::connect)) and calls `handler` for each event in a background task
+    /// (see [`EventStream::run`]); the returned [`WsListener`] sends actions, shuts the listener
+    /// down, or waits for it to end.
+    pub async fn spawn<H, Fut, E>(self, handler: H) -> Result<WsListener, WsError>
+    where
+        H: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        let drain_timeout = self.drain_timeout;
+        let (handle, stream) = self.connect().await?;
+        let task = tokio::spawn(stream.run(handler));
+        Ok(WsListener {
+            handle,
+            task: Some(task),
+            drain_timeout,
+        })
     }
 
     /// Connects and calls the plain function `handler` for each event (see
@@ -588,6 +659,78 @@ impl WsHandle {
     }
 }
 
+/// A handler-driven listener running in the background ([`Websocket::spawn`],
+/// [`Client::spawn_ws`]). Dropping it stops the listener (in-flight handler calls are cancelled);
+/// [`WsListener::shutdown`] stops it gracefully and returns what it saw.
+#[derive(Debug)]
+pub struct WsListener {
+    handle: WsHandle,
+    task: Option<tokio::task::JoinHandle<Result<WsStats, WsError>>>,
+    drain_timeout: Duration,
+}
+
+impl WsListener {
+    /// The handle: actions, connection state, [`WsHandle::disconnect`].
+    pub fn handle(&self) -> &WsHandle {
+        &self.handle
+    }
+
+    /// Closes the connection gracefully, lets the handler calls in flight finish (at most the
+    /// drain timeout, 30 s by default; past it they are cancelled and this is
+    /// [`WsError::ActionTimeout`]), and returns what the listener saw, or the terminal error that
+    /// had already ended it.
+    pub async fn shutdown(mut self) -> Result<WsStats, WsError> {
+        self.handle.shutdown().await;
+        let Some(mut task) = self.task.take() else {
+            return Err(WsError::Stopped);
+        };
+        match tokio::time::timeout(self.drain_timeout, &mut task).await {
+            Ok(joined) => joined_result(joined),
+            Err(_) => {
+                task.abort();
+                Err(WsError::ActionTimeout {
+                    action: "shutdown".into(),
+                    timeout: self.drain_timeout,
+                })
+            }
+        }
+    }
+
+    /// Waits until the listener ends by itself (a terminal error, or a shutdown through a clone of
+    /// its handle), like [`Client::start_ws`].
+    pub async fn wait(mut self) -> Result<WsStats, WsError> {
+        match self.task.take() {
+            Some(task) => joined_result(task.await),
+            None => Err(WsError::Stopped),
+        }
+    }
+
+    /// Whether the listener has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+fn joined_result(
+    joined: Result<Result<WsStats, WsError>, tokio::task::JoinError>,
+) -> Result<WsStats, WsError> {
+    match joined {
+        Ok(result) => result,
+        Err(e) => Err(WsError::NotConnected {
+            action: "listener".into(),
+            reason: format!("the listener task ended abnormally: {e}"),
+        }),
+    }
+}
+
+impl Drop for WsListener {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
 fn statuses(reply: Reply) -> Result<std::collections::HashMap<String, String>, WsError> {
     serde_json::from_value(reply.data.clone()).map_err(|e| WsError::BadFrame {
         kind: BadFrameKind::UnexpectedShape,
@@ -603,6 +746,7 @@ pub struct EventStream {
     items: mpsc::Receiver<WsItem>,
     concurrent: bool,
     max_in_flight: usize,
+    on_resync: Option<dispatch::ResyncHook>,
 }
 
 impl EventStream {
@@ -629,8 +773,8 @@ impl Client {
     /// Listens and calls the async `handler` for each event until a terminal error: concurrently
     /// (at most `ws_max_in_flight` at once) when the options' `ws_concurrent` is on, else one at a
     /// time in order. Handler errors and panics are logged and counted, not fatal. With `relogin`,
-    /// a revoked session is renewed through [`Client::relogin`]. For lifecycle items (`Resync`
-    /// above all) or a graceful shutdown, use [`Client::websocket`] and [`EventStream::run`].
+    /// a revoked session is renewed through [`Client::relogin`]. For a graceful shutdown use
+    /// [`Client::spawn_ws`]; to be told of a `Resync`, [`Websocket::on_resync`].
     ///
     /// ```no_run
     /// # async fn run(client: matterapi::Client) -> Result<(), matterapi::ws::WsError> {
@@ -652,6 +796,32 @@ impl Client {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         self.websocket().relogin(relogin).run(handler).await
+    }
+
+    /// [`Client::start_ws`] in the background: returns once the first connection is up, with a
+    /// [`WsListener`] to shut the listener down (gracefully, with its [`WsStats`]) or send actions.
+    /// Use [`Client::websocket`] for more settings ([`Websocket::on_resync`] above all).
+    ///
+    /// ```no_run
+    /// # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
+    /// let listener = client
+    ///     .spawn_ws(|ev| async move { println!("{}", ev.event_type()); Ok::<_, std::io::Error>(()) }, true)
+    ///     .await?;
+    /// // ... later
+    /// let stats = listener.shutdown().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn spawn_ws<H, Fut, E>(
+        &self,
+        handler: H,
+        relogin: bool,
+    ) -> Result<WsListener, WsError>
+    where
+        H: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        self.websocket().relogin(relogin).spawn(handler).await
     }
 
     /// [`Client::start_ws`] for a plain (blocking) function, run on tokio's blocking threads.

@@ -1,0 +1,236 @@
+//! The websocket listener across a real server restart: the server forgets every connection, so
+//! the listener's resume gets a new connection id and a `hello`; the listener says so with
+//! `Resync` (a handler-driven listener calls `on_resync` before the next event), and the events
+//! after the restart arrive.
+//!
+//! Restarting the shared test server would disturb the other live suites, so this test restarts the
+//! second instance (the rate-limited one of `tests/live_retry.rs`, started by `.ci/run`) with
+//! `testserver/server.sh restart`: Mattermost only, its database and settings kept. Test binaries
+//! run one at a time, so `live_retry` never sees the restart. The connection file is
+//! `$MATTERAPI_TEST_RATELIMITED_CONNECTION`, else `target/testserver-ratelimited/connection.json`;
+//! without either the test is skipped with a note, unless `CI=true` or the variable is set.
+
+#![cfg(feature = "users")]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use matterapi::ws::{EventKind, EventStream, WsItem};
+use matterapi::{Client, types};
+use support::Connection;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn connection_file() -> Option<PathBuf> {
+    let explicit = std::env::var_os("MATTERAPI_TEST_RATELIMITED_CONNECTION").map(PathBuf::from);
+    let required = explicit.is_some() || std::env::var("CI").is_ok_and(|v| v == "true");
+    let file = explicit.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/testserver-ratelimited/connection.json")
+    });
+    if file.exists() {
+        Some(file)
+    } else if required {
+        panic!(
+            "the second test server is required, but {} is missing (see .ci/run)",
+            file.display()
+        );
+    } else {
+        eprintln!(
+            "skipping: no second test server ({} missing; see tests/live_restart.rs)",
+            file.display()
+        );
+        None
+    }
+}
+
+/// `testserver/server.sh restart` for the instance whose state folder holds `connection_file`.
+async fn restart_server(connection_file: &Path) {
+    let state = connection_file
+        .parent()
+        .expect("the state folder")
+        .to_owned();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testserver/server.sh");
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg(script)
+            .arg("restart")
+            .env("MM_TEST_STATE", state)
+            .output()
+    });
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the restart within 180 s")
+        .expect("the restart task")
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "server.sh restart failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Items until `pick` returns something, failing after `WAIT`; the items passed over are returned.
+async fn until<T>(
+    stream: &mut EventStream,
+    mut pick: impl FnMut(&WsItem) -> Option<T>,
+) -> (T, Vec<String>) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut passed = Vec::new();
+    loop {
+        let item = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("the expected item within {WAIT:?}; saw {passed:?}"))
+            .expect("the stream goes on");
+        if let WsItem::Error(e) = &item {
+            assert!(!e.is_terminal(), "terminal error: {e}");
+        }
+        match pick(&item) {
+            Some(t) => return (t, passed),
+            None => passed.push(format!("{item:?}").chars().take(120).collect()),
+        }
+    }
+}
+
+async fn post(client: &Client, channel_id: &str, message: &str) -> String {
+    let post = client
+        .create_post()
+        .body(types::CreatePostBody {
+            channel_id: channel_id.into(),
+            message: message.into(),
+            file_ids: vec![],
+            metadata: None,
+            props: Default::default(),
+            root_id: None,
+        })
+        .send()
+        .await
+        .expect("create_post")
+        .into_inner();
+    post.id.expect("the post's id")
+}
+
+fn posted(id: &str) -> impl FnMut(&WsItem) -> Option<()> + '_ {
+    move |item| match item {
+        WsItem::Event(ev) if matches!(&ev.kind, EventKind::Posted(p) if p.post.id.as_deref() == Some(id)) => {
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_gives_resync_and_the_events_after_it_arrive() {
+    let Some(file) = connection_file() else {
+        return;
+    };
+    let conn: Connection =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("connection file"))
+            .expect("connection file");
+    let client = Client::builder(conn.url.as_str())
+        .token(conn.admin.token.as_str())
+        .ws_reconnect_wait_time(Duration::from_millis(300))
+        .ws_concurrent(false)
+        .build()
+        .expect("client");
+    let channel = conn.channels.public.clone();
+
+    // Two listeners: the stream API (every item, in order) and a handler-driven one whose
+    // `on_resync` callback must run before the events after the restart reach its handler.
+    let (handle, mut stream) = client.websocket().connect().await.expect("connect");
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (on_event, on_resync) = (log.clone(), log.clone());
+    let listener = client
+        .websocket()
+        .on_resync(move || {
+            let log = on_resync.clone();
+            async move { log.lock().expect("log").push("resync".into()) }
+        })
+        .spawn(move |ev| {
+            let log = on_event.clone();
+            async move {
+                if let EventKind::Posted(p) = &ev.kind {
+                    let id = p.post.id.clone().unwrap_or_default();
+                    log.lock().expect("log").push(id);
+                }
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .await
+        .expect("spawn");
+    let (first_id, _) = until(&mut stream, |item| match item {
+        WsItem::Connected { connection_id, .. } => Some(connection_id.clone()),
+        _ => None,
+    })
+    .await;
+    let before = post(&client, &channel, &support::unique("before restart")).await;
+    until(&mut stream, posted(&before)).await;
+
+    let started = Instant::now();
+    restart_server(&file).await;
+    let restarted_in = started.elapsed();
+
+    // The listener notices the drop, reconnects, and the server (which forgot the connection)
+    // starts a new one: Connected { resumed: false } with a new id, then Resync.
+    let ((new_id, resumed), passed) = until(&mut stream, |item| match item {
+        WsItem::Connected {
+            connection_id,
+            resumed,
+        } => Some((connection_id.clone(), *resumed)),
+        _ => None,
+    })
+    .await;
+    assert!(!resumed, "a restarted server cannot resume");
+    assert_ne!(new_id, first_id);
+    assert!(
+        passed.iter().any(|p| p.starts_with("Disconnected")),
+        "a Disconnected item first: {passed:?}"
+    );
+    let (_, passed) = until(&mut stream, |item| {
+        matches!(item, WsItem::Resync).then_some(())
+    })
+    .await;
+    assert!(
+        passed.is_empty(),
+        "Resync right after Connected: {passed:?}"
+    );
+    let reconnected_in = started.elapsed();
+
+    // The handler-driven listener must have reconnected too before the next post.
+    let deadline = Instant::now() + WAIT;
+    while !(listener.handle().is_connected()
+        && listener
+            .handle()
+            .connection_id()
+            .is_some_and(|id| id != first_id))
+    {
+        assert!(Instant::now() < deadline, "the spawned listener reconnects");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = post(&client, &channel, &support::unique("after restart")).await;
+    until(&mut stream, posted(&after)).await;
+    let deadline = Instant::now() + WAIT;
+    while !log.lock().expect("log").contains(&after) {
+        assert!(
+            Instant::now() < deadline,
+            "the handler gets the post after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "server restart: restarted in {restarted_in:?}, listener connected again {reconnected_in:?} after the restart began"
+    );
+    handle.shutdown().await;
+    let stats = listener.shutdown().await.expect("shutdown");
+    assert_eq!((stats.resyncs, stats.reconnects), (1, 1));
+    let log = log.lock().expect("log").clone();
+    let at = |id: &str| log.iter().position(|e| e == id);
+    assert!(
+        at(&before) < at("resync") && at("resync") < at(&after),
+        "order: {log:?}"
+    );
+}
