@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use matterapi::files::UploadFile;
-use matterapi::{Client, Error, types};
+use matterapi::{Client, Error};
 use support::Connection;
 
 fn admin(conn: &Connection) -> Client {
@@ -109,24 +109,6 @@ fn fresh_stamp() -> u64 {
         .unwrap_or(0)
 }
 
-async fn create_post_with(client: &Client, channel_id: &str, file_ids: Vec<String>) -> types::Post {
-    client
-        .create_post()
-        .body(types::CreatePostBody {
-            channel_id: channel_id.into(),
-            message: support::unique("matterapi files "),
-            file_ids,
-            metadata: None,
-            props: Default::default(),
-            root_id: None,
-        })
-        .send()
-        .await
-        .map_err(Error::from)
-        .expect("create post")
-        .into_inner()
-}
-
 async fn delete_post(client: &Client, post_id: &str) {
     client
         .delete_post()
@@ -182,7 +164,13 @@ async fn uploaded_file_attaches_to_a_post_and_downloads_byte_for_byte() {
     assert_eq!(uploaded.size, Some(content.len() as i64));
     assert_eq!(uploaded.user_id.as_deref(), Some(conn.admin.id.as_str()));
 
-    let post = create_post_with(&admin, &conn.channels.town_square, vec![file_id.clone()]).await;
+    let post = support::post_with_files(
+        &admin,
+        &conn.channels.town_square,
+        &support::unique("matterapi files "),
+        vec![file_id.clone()],
+    )
+    .await;
     let post_id = post.id.clone().expect("post id");
     assert_eq!(post.file_ids, Some(vec![file_id.clone()]));
 
@@ -297,7 +285,13 @@ async fn a_png_gets_a_thumbnail_and_a_preview() {
     assert_eq!(info.mime_type.as_deref(), Some("image/png"));
     assert_eq!((info.width, info.height), (Some(64), Some(48)));
     let file_id = info.id.expect("id");
-    let post = create_post_with(&admin, &conn.channels.town_square, vec![file_id.clone()]).await;
+    let post = support::post_with_files(
+        &admin,
+        &conn.channels.town_square,
+        &support::unique("matterapi files "),
+        vec![file_id.clone()],
+    )
+    .await;
 
     let thumbnail = eventually("thumbnail", || admin.download_thumbnail(&file_id)).await;
     assert!(
@@ -456,7 +450,13 @@ async fn a_resumable_upload_completes_in_two_parts() {
     assert_eq!(info.size, Some(content.len() as i64));
 
     let file_id = info.id.expect("file id");
-    let post = create_post_with(&admin, &conn.channels.town_square, vec![file_id.clone()]).await;
+    let post = support::post_with_files(
+        &admin,
+        &conn.channels.town_square,
+        &support::unique("matterapi files "),
+        vec![file_id.clone()],
+    )
+    .await;
     let download = admin.download_file(&file_id).await.expect("download");
     assert_eq!(download.content_length, Some(content.len() as u64));
     assert!(download.bytes().await.expect("bytes") == content);

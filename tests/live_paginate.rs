@@ -22,42 +22,6 @@ fn admin(conn: &Connection) -> Client {
     support::client(conn, &conn.admin.token)
 }
 
-/// A fresh public channel in the test team, with `members` added.
-async fn fresh_channel(conn: &Connection, admin: &Client, members: &[&str]) -> String {
-    let name = support::unique("matterapi-pg-");
-    let channel = admin
-        .create_channel()
-        .body(types::CreateChannelBody {
-            team_id: conn.team.id.clone(),
-            name: name.clone(),
-            display_name: format!("Paging {name}"),
-            type_: "O".into(),
-            purpose: None,
-            header: None,
-            default_category_name: None,
-            managed_category_name: None,
-        })
-        .send()
-        .await
-        .map_err(Error::from)
-        .expect("create channel");
-    let id = channel.id.clone().expect("channel id");
-    for user_id in members {
-        admin
-            .add_channel_member()
-            .channel_id(&id)
-            .body(types::AddChannelMemberBody {
-                user_id: Some((*user_id).to_owned()),
-                ..Default::default()
-            })
-            .send()
-            .await
-            .map_err(Error::from)
-            .expect("add member");
-    }
-    id
-}
-
 /// Creates `n` posts in `channel_id`, `CONCURRENCY` at a time; gives their ids.
 async fn create_posts(client: &Client, channel_id: &str, n: usize) -> HashSet<String> {
     let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
@@ -116,7 +80,7 @@ fn create_at(p: &types::Post) -> i64 {
 async fn more_than_200_posts_are_walked_each_exactly_once_with_every_cursor() {
     let Some(conn) = support::live() else { return };
     let admin = admin(&conn);
-    let channel = fresh_channel(&conn, &admin, &[]).await;
+    let channel = support::fresh_channel(&conn, &admin, "matterapi-pg-", &[]).await;
     let created = create_posts(&admin, &channel, POSTS).await;
 
     // Newest first, from the top: the 210 posts (and the channel's system posts), once each.
@@ -218,7 +182,7 @@ async fn users_are_paged_each_exactly_once() {
         conn.user2.id.as_str(),
         conn.bot.user_id.as_str(),
     ];
-    let channel = fresh_channel(&conn, &admin, &members).await;
+    let channel = support::fresh_channel(&conn, &admin, "matterapi-pg-", &members).await;
     let mut expected: HashSet<String> = members.iter().map(|s| s.to_string()).collect();
     expected.insert(conn.admin.id.clone());
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use matterapi::ws::{EventKind, EventStream, WsItem};
-use matterapi::{Client, types};
+use matterapi::Client;
 use support::Connection;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -97,21 +97,10 @@ async fn until<T>(
 }
 
 async fn post(client: &Client, channel_id: &str, message: &str) -> String {
-    let post = client
-        .create_post()
-        .body(types::CreatePostBody {
-            channel_id: channel_id.into(),
-            message: message.into(),
-            file_ids: vec![],
-            metadata: None,
-            props: Default::default(),
-            root_id: None,
-        })
-        .send()
+    support::post(client, channel_id, message)
         .await
-        .expect("create_post")
-        .into_inner();
-    post.id.expect("the post's id")
+        .id
+        .expect("the post's id")
 }
 
 fn posted(id: &str) -> impl FnMut(&WsItem) -> Option<()> + '_ {

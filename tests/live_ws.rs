@@ -52,24 +52,6 @@ fn posted(id: &str) -> impl FnMut(&WsItem) -> Option<Event> + '_ {
     }
 }
 
-async fn create_post(client: &Client, channel_id: &str, message: &str) -> types::Post {
-    client
-        .create_post()
-        .body(types::CreatePostBody {
-            channel_id: channel_id.into(),
-            message: message.into(),
-            file_ids: vec![],
-            metadata: None,
-            props: Default::default(),
-            root_id: None,
-        })
-        .send()
-        .await
-        .map_err(Error::from)
-        .expect("create post")
-        .into_inner()
-}
-
 /// A client of `account` with login credentials (for relogin) and a fresh session named by a
 /// unique device id, which is returned.
 async fn session(conn: &Connection, account: &Account) -> (Client, String) {
@@ -151,7 +133,7 @@ async fn a_rest_post_arrives_as_a_posted_event_with_its_decoded_post() {
         .await
         .expect("bob");
     let message = format!("hello @{} from the websocket test", conn.user.username);
-    let post = create_post(&bob, &conn.channels.town_square, &message).await;
+    let post = support::post(&bob, &conn.channels.town_square, &message).await;
     let id = post.id.clone().expect("post id");
     let (ev, _) = until(&mut stream, posted(&id)).await;
     let EventKind::Posted(p) = &ev.kind else {
@@ -252,7 +234,7 @@ async fn a_post_made_while_the_socket_was_down_arrives_after_the_resume() {
     let bob = support::login(&conn, &conn.user2.username, &conn.user2.password, None)
         .await
         .expect("bob");
-    let post = create_post(
+    let post = support::post(
         &bob,
         &conn.channels.town_square,
         "made while alice was away",
@@ -310,7 +292,7 @@ async fn a_revoked_session_is_noticed_by_the_ping_action_and_renewed() {
     let bob = support::login(&conn, &conn.user2.username, &conn.user2.password, None)
         .await
         .expect("bob");
-    let post = create_post(&bob, &conn.channels.town_square, "after the relogin").await;
+    let post = support::post(&bob, &conn.channels.town_square, "after the relogin").await;
     until(&mut stream, posted(post.id.as_deref().unwrap_or_default())).await;
 }
 
@@ -345,36 +327,8 @@ async fn more_missed_events_than_the_server_keeps_give_resync() {
     let Some(conn) = support::live() else { return };
     let admin = support::client(&conn, &conn.admin.token);
     // A channel of its own: the flood of posts stays out of the channels other tests read.
-    let name = support::unique("matterapi-ws-flood-");
-    let channel = admin
-        .create_channel()
-        .body(types::CreateChannelBody {
-            team_id: conn.team.id.clone(),
-            name: name.clone(),
-            display_name: format!("Flood {name}"),
-            type_: "O".into(),
-            purpose: Some("made by the websocket live tests".into()),
-            header: None,
-            default_category_name: None,
-            managed_category_name: None,
-        })
-        .send()
-        .await
-        .map_err(Error::from)
-        .expect("create channel")
-        .into_inner();
-    let channel_id = channel.id.clone().expect("channel id");
-    admin
-        .add_channel_member()
-        .channel_id(&channel_id)
-        .body(types::AddChannelMemberBody {
-            user_id: Some(conn.user.id.clone()),
-            ..Default::default()
-        })
-        .send()
-        .await
-        .map_err(Error::from)
-        .expect("add alice");
+    let channel_id =
+        support::fresh_channel(&conn, &admin, "matterapi-ws-flood-", &[&conn.user.id]).await;
 
     let (alice, _) = session(&conn, &conn.user).await;
     let (handle, mut stream) = alice
@@ -398,7 +352,7 @@ async fn more_missed_events_than_the_server_keeps_give_resync() {
     let posts = futures_util::stream::iter(0..300)
         .map(|n| {
             let (admin, channel_id) = (&admin, &channel_id);
-            async move { create_post(admin, channel_id, &format!("flood {n}")).await }
+            async move { support::post(admin, channel_id, &format!("flood {n}")).await }
         })
         .buffer_unordered(8)
         .count()

@@ -122,3 +122,79 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A post of `message` in `channel_id` (with `file_ids` attached), made through the typed client.
+pub async fn post_with_files(
+    client: &matterapi::Client,
+    channel_id: &str,
+    message: &str,
+    file_ids: Vec<String>,
+) -> matterapi::types::Post {
+    client
+        .create_post()
+        .body(matterapi::types::CreatePostBody {
+            channel_id: channel_id.into(),
+            message: message.into(),
+            file_ids,
+            metadata: None,
+            props: Default::default(),
+            root_id: None,
+        })
+        .send()
+        .await
+        .map_err(matterapi::Error::from)
+        .expect("create post")
+        .into_inner()
+}
+
+/// A post of `message` in `channel_id`.
+pub async fn post(
+    client: &matterapi::Client,
+    channel_id: &str,
+    message: &str,
+) -> matterapi::types::Post {
+    post_with_files(client, channel_id, message, vec![]).await
+}
+
+/// A fresh public channel (its name starting with `prefix`) in the test team, made by `admin`,
+/// with `members` (user ids) added; its id.
+pub async fn fresh_channel(
+    conn: &Connection,
+    admin: &matterapi::Client,
+    prefix: &str,
+    members: &[&str],
+) -> String {
+    let name = unique(prefix);
+    let channel = admin
+        .create_channel()
+        .body(matterapi::types::CreateChannelBody {
+            team_id: conn.team.id.clone(),
+            name: name.clone(),
+            display_name: format!("Test {name}"),
+            type_: "O".into(),
+            purpose: Some("made by the matterapi live tests".into()),
+            header: None,
+            default_category_name: None,
+            managed_category_name: None,
+        })
+        .send()
+        .await
+        .map_err(matterapi::Error::from)
+        .expect("create channel")
+        .into_inner();
+    let id = channel.id.expect("channel id");
+    for user_id in members {
+        admin
+            .add_channel_member()
+            .channel_id(&id)
+            .body(matterapi::types::AddChannelMemberBody {
+                user_id: Some((*user_id).to_owned()),
+                ..Default::default()
+            })
+            .send()
+            .await
+            .map_err(matterapi::Error::from)
+            .expect("add channel member");
+    }
+    id
+}
