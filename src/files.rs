@@ -649,102 +649,6 @@ impl Client {
         post_form(self, "upload_license_file", "/license", form).await
     }
 
-    /// Uploads the SAML identity provider's certificate (`POST /api/v4/saml/certificate/idp`, field
-    /// `certificate`).
-    pub async fn upload_saml_idp_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "upload_saml_idp_certificate",
-            "/saml/certificate/idp",
-            form,
-        )
-        .await
-    }
-
-    /// Uploads the SAML service provider's public certificate (`POST
-    /// /api/v4/saml/certificate/public`, field `certificate`).
-    pub async fn upload_saml_public_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "upload_saml_public_certificate",
-            "/saml/certificate/public",
-            form,
-        )
-        .await
-    }
-
-    /// Uploads the SAML service provider's private key (`POST /api/v4/saml/certificate/private`,
-    /// field `certificate`).
-    pub async fn upload_saml_private_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "upload_saml_private_certificate",
-            "/saml/certificate/private",
-            form,
-        )
-        .await
-    }
-
-    /// Uploads the LDAP client's public certificate (`POST /api/v4/ldap/certificate/public`, field
-    /// `certificate`).
-    pub async fn upload_ldap_public_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "upload_ldap_public_certificate",
-            "/ldap/certificate/public",
-            form,
-        )
-        .await
-    }
-
-    /// Uploads the LDAP client's private key (`POST /api/v4/ldap/certificate/private`, field
-    /// `certificate`).
-    pub async fn upload_ldap_private_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "upload_ldap_private_certificate",
-            "/ldap/certificate/private",
-            form,
-        )
-        .await
-    }
-
-    /// Uploads the certificate for the audit log's TLS connection (`POST
-    /// /api/v4/audit_logs/certificate`, field `certificate`).
-    pub async fn add_audit_log_certificate(
-        &self,
-        certificate: UploadFile,
-    ) -> Result<types::StatusOk> {
-        let form = single_file_form("certificate", certificate)?;
-        post_form(
-            self,
-            "add_audit_log_certificate",
-            "/audit_logs/certificate",
-            form,
-        )
-        .await
-    }
-
     // ----- resumable uploads -----
 
     /// Starts a resumable upload of `filename` (`file_size` bytes) to `channel_id` (`POST
@@ -838,6 +742,38 @@ impl Client {
             .query(&[("h", hash)]);
         download(self, "get_file_public", request).await
     }
+}
+
+/// Certificate uploads: one file in the form field `certificate`, answered with `{"status": "OK"}`.
+macro_rules! certificate_uploads {
+    ($($(#[$doc:meta])* $name:ident => $operation:literal, $path:literal;)*) => {
+        impl Client {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self, certificate: UploadFile) -> Result<types::StatusOk> {
+                    let form = single_file_form("certificate", certificate)?;
+                    post_form(self, $operation, $path, form).await
+                }
+            )*
+        }
+    };
+}
+
+certificate_uploads! {
+    /// Uploads the SAML identity provider's certificate (`POST /api/v4/saml/certificate/idp`).
+    upload_saml_idp_certificate => "upload_saml_idp_certificate", "/saml/certificate/idp";
+    /// Uploads the SAML service provider's public certificate (`POST
+    /// /api/v4/saml/certificate/public`).
+    upload_saml_public_certificate => "upload_saml_public_certificate", "/saml/certificate/public";
+    /// Uploads the SAML service provider's private key (`POST /api/v4/saml/certificate/private`).
+    upload_saml_private_certificate => "upload_saml_private_certificate", "/saml/certificate/private";
+    /// Uploads the LDAP client's public certificate (`POST /api/v4/ldap/certificate/public`).
+    upload_ldap_public_certificate => "upload_ldap_public_certificate", "/ldap/certificate/public";
+    /// Uploads the LDAP client's private key (`POST /api/v4/ldap/certificate/private`).
+    upload_ldap_private_certificate => "upload_ldap_private_certificate", "/ldap/certificate/private";
+    /// Uploads the certificate for the audit log's TLS connection (`POST
+    /// /api/v4/audit_logs/certificate`).
+    add_audit_log_certificate => "add_audit_log_certificate", "/audit_logs/certificate";
 }
 
 #[cfg(test)]

@@ -676,15 +676,7 @@ impl Driver {
             let deliver = !self.pending.is_empty() && !self.consumer_gone;
             let wake = tokio::select! {
                 biased;
-                permit = self.items.reserve(), if deliver => match permit {
-                    Ok(permit) => {
-                        if let Some(item) = self.pending.pop_front() {
-                            permit.send(item);
-                        }
-                        Wake::Delivered
-                    }
-                    Err(_) => Wake::ConsumerGone,
-                },
+                permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
                 // Only watched once the handles are gone: while they live, a dropped stream is
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
@@ -997,15 +989,7 @@ impl Driver {
             let wake = tokio::select! {
                 biased;
                 out = &mut work => return Busy::Done(out),
-                permit = self.items.reserve(), if deliver => match permit {
-                    Ok(permit) => {
-                        if let Some(item) = self.pending.pop_front() {
-                            permit.send(item);
-                        }
-                        Wake::Delivered
-                    }
-                    Err(_) => Wake::ConsumerGone,
-                },
+                permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
                 // Only watched once the handles are gone: while they live, a dropped stream is
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
@@ -1046,15 +1030,7 @@ impl Driver {
             let deliver = !self.pending.is_empty() && !self.consumer_gone;
             let wake = tokio::select! {
                 biased;
-                permit = self.items.reserve(), if deliver => match permit {
-                    Ok(permit) => {
-                        if let Some(item) = self.pending.pop_front() {
-                            permit.send(item);
-                        }
-                        Wake::Delivered
-                    }
-                    Err(_) => Wake::ConsumerGone,
-                },
+                permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
                 // Only watched once the handles are gone: while they live, a dropped stream is
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
@@ -1081,6 +1057,23 @@ impl Driver {
 }
 
 /// What woke the task up.
+/// Hands the first pending item to the consumer through the queue slot reserved for it.
+#[inline]
+fn hand_over(
+    pending: &mut VecDeque<WsItem>,
+    permit: Result<mpsc::Permit<'_, WsItem>, mpsc::error::SendError<()>>,
+) -> Wake {
+    match permit {
+        Ok(permit) => {
+            if let Some(item) = pending.pop_front() {
+                permit.send(item);
+            }
+            Wake::Delivered
+        }
+        Err(_) => Wake::ConsumerGone,
+    }
+}
+
 enum Wake {
     Delivered,
     ConsumerGone,
