@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use matterapi::ws::{EventKind, EventStream, WsItem};
 use matterapi::Client;
+use matterapi::ws::{EventKind, EventStream, WsItem};
 use support::Connection;
 
 const WAIT: Duration = Duration::from_secs(60);
