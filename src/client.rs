@@ -49,6 +49,11 @@ impl Client {
             logins: Arc::default(),
             debug: options.debug,
             retry: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                options
+                    .max_connections
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            )),
             options: Arc::new(options),
         };
         let base = inner.options.base_url().to_owned();

@@ -27,6 +27,16 @@ pub struct Inner {
     pub(crate) debug: bool,
     /// What the retry policy (`options.retry`) did so far: [`Client::retry_stats`].
     pub(crate) retry: Arc<crate::retry::RetryCounters>,
+    /// One permit per request in flight (`options.max_connections`).
+    pub(crate) slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Inner {
+    /// Waits for a slot for one request in flight (`max_connections`); `None` only if the
+    /// semaphore were closed, which it never is.
+    pub(crate) async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.slots.acquire().await.ok()
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -120,6 +130,7 @@ async fn exec_once(
 ) -> reqwest::Result<reqwest::Response> {
     let method = request.method().clone();
     let path = request.url().path().to_owned();
+    let _slot = client.inner().slot().await;
     let started = Instant::now();
     let result = client.client().execute(request).await.map(|resp| {
         crate::request::limit_body(

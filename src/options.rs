@@ -186,7 +186,16 @@ pub struct Options {
     /// same limit to a message.
     #[serde(deserialize_with = "de::flexible_usize")]
     pub max_body_size: usize,
+    /// At most this many requests of this client (and its clones) in flight at once (default 64);
+    /// more wait for a slot. It bounds the sockets the client opens (an idle pool of at most as
+    /// many is kept): 1,000 calls at once would otherwise open 1,000 connections and can exhaust
+    /// the process's file descriptors.
+    #[serde(deserialize_with = "de::flexible_usize")]
+    pub max_connections: usize,
 }
+
+/// The default [`Options::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
 /// The default [`Options::max_body_size`]: 64 MiB.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 64 << 20;
@@ -212,6 +221,7 @@ impl Default for Options {
             skip_response_parsing: false,
             retry: RetryPolicy::default(),
             max_body_size: DEFAULT_MAX_BODY_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -237,6 +247,7 @@ impl std::fmt::Debug for Options {
             .field("skip_response_parsing", &self.skip_response_parsing)
             .field("retry", &self.retry)
             .field("max_body_size", &self.max_body_size)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -388,6 +399,9 @@ impl Options {
         if self.timeout.is_zero() {
             return Err(config("timeout", "must be more than zero"));
         }
+        if self.max_connections == 0 {
+            return Err(config("max_connections", "must be at least 1"));
+        }
         if self.max_body_size == 0 {
             return Err(config("max_body_size", "must be at least 1 byte"));
         }
@@ -504,6 +518,7 @@ impl Options {
             reqwest::Client::builder()
                 .connect_timeout(self.timeout)
                 .timeout(self.timeout)
+                .pool_max_idle_per_host(self.max_connections)
                 .user_agent(self.user_agent.clone().unwrap_or_else(|| {
                     concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")).into()
                 }));
@@ -691,6 +706,8 @@ impl OptionsBuilder {
         retry: RetryPolicy);
     setter!(/// The longest reply body read into memory, in bytes.
         max_body_size: usize);
+    setter!(/// At most this many requests in flight at once.
+        max_connections: usize);
 
     /// The options, checked.
     pub fn options(self) -> Result<Options> {

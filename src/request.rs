@@ -122,6 +122,7 @@ pub(crate) async fn execute(
         let started = Instant::now();
         let (method, path) = (&method, path.as_str());
         async move {
+            let _slot = inner.slot().await;
             let result = client.client().execute(request).await;
             crate::hooks::trace(inner.debug, operation, method, path, started, &result);
             result

@@ -263,6 +263,25 @@ impl Reason {
     }
 }
 
+/// Whether a connect error comes from this process or machine running out of file descriptors
+/// (`EMFILE`, `ENFILE`) or memory for sockets (`ENOBUFS`): a local limit that retrying only
+/// prolongs, not a network failure.
+fn out_of_local_resources(e: &reqwest::Error) -> bool {
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    const ENOBUFS: i32 = 105;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(io.raw_os_error(), Some(ENFILE | EMFILE | ENOBUFS))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// The wait before sending again, or `None` to give the result back as it is.
 fn next_wait(
     policy: &RetryPolicy,
@@ -280,7 +299,9 @@ fn next_wait(
         }
     };
     match result {
-        Err(e) if e.is_connect() && is_idempotent(method) => backoff(Reason::Connect),
+        Err(e) if e.is_connect() && is_idempotent(method) && !out_of_local_resources(e) => {
+            backoff(Reason::Connect)
+        }
         Err(_) => None,
         Ok(resp) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
             match requested_wait(resp.headers(), SystemTime::now()) {

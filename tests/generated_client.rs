@@ -2,6 +2,8 @@
 //! API expects, replies parse into the generated types, and failures become typed errors that keep
 //! what the server said.
 
+use std::time::Duration;
+
 use matterapi::{Client, Error, types};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -294,4 +296,86 @@ fn a_url_that_is_not_a_url_is_a_config_error_naming_it() {
     let err = Client::with_token("chat example", TOKEN).expect_err("bad url");
     assert!(matches!(err, Error::Config(_)));
     assert!(err.to_string().contains("chat example"), "{err}");
+}
+
+/// `max_connections` bounds the requests in flight and the sockets: a loopback HTTP/1.1 server
+/// that holds each reply 20 ms counts the connections it accepted and the requests it had at once,
+/// while 100 calls are made at the same time through one client with a cap of 4. Every call
+/// succeeds (the others wait for a slot), on at most 4 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_bounds_requests_in_flight_and_sockets() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[derive(Default)]
+    struct Counts {
+        connections: AtomicUsize,
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+    let counts = Arc::new(Counts::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server_counts = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counts = server_counts.clone();
+            counts.connections.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // One GET at a time on this connection (keep-alive, no pipelining).
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    let now = counts.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    counts.most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    counts.now.fetch_sub(1, Ordering::SeqCst);
+                    let body = r#"{"id":"u1","username":"alice"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let client = Client::builder(url)
+        .token("t")
+        .max_connections(4)
+        .build()
+        .unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let client = client.clone();
+        calls.spawn(async move { client.get_user().user_id("me").send().await });
+    }
+    let ok = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut ok = 0;
+        while let Some(done) = calls.join_next().await {
+            let user = done.unwrap().map_err(Error::from).expect("the call");
+            assert_eq!(user.username.as_deref(), Some("alice"));
+            ok += 1;
+        }
+        ok
+    })
+    .await
+    .expect("100 calls within 30 s");
+    assert_eq!(ok, 100);
+    let most = counts.most.load(Ordering::SeqCst);
+    assert!(most <= 4 && most >= 2, "requests in flight at once: {most}");
+    let connections = counts.connections.load(Ordering::SeqCst);
+    assert!(connections <= 4, "connections opened: {connections}");
+    assert_eq!(client.retry_stats().retries, 0);
 }

@@ -412,6 +412,7 @@ fn defaults() {
     assert_eq!(o.ws_reconnect_wait_time, Duration::from_secs(5));
     assert!(!o.skip_response_parsing);
     assert_eq!(o.max_body_size, 64 * 1024 * 1024);
+    assert_eq!(o.max_connections, 64);
     assert!(!o.debug);
     assert!(o.auth.is_none() && o.ws_url.is_none() && o.user_agent.is_none());
     assert!(o.ca_cert.is_none() && o.client_cert.is_none() && o.client_key.is_none());
@@ -509,6 +510,7 @@ fn env_map() {
             ("MATTERAPI_PROXIES_FROM_ENV", "no"),
             ("MATTERAPI_WS_MAX_IN_FLIGHT", "8"),
             ("MATTERAPI_MAX_BODY_SIZE", "1048576"),
+            ("MATTERAPI_MAX_CONNECTIONS", "8"),
             ("MATTERAPI_WS_RECONNECT_WAIT_TIME", "10s"),
             ("HOME", "not ours: ignored"),
             ("OTHER_TIMEOUT", "not a duration: ignored"),
@@ -526,7 +528,21 @@ fn env_map() {
     assert!(!o.proxies.from_env);
     assert_eq!(o.ws_max_in_flight, 8);
     assert_eq!(o.max_body_size, 1 << 20);
+    assert_eq!(o.max_connections, 8);
     assert_eq!(o.ws_reconnect_wait_time, Duration::from_secs(10));
+}
+
+#[test]
+fn max_connections_must_be_at_least_one() {
+    let err = Options::from_json(r#"{"url": "https://chat.example.com", "max_connections": 0}"#)
+        .and_then(|o| o.validated())
+        .expect_err("refused");
+    assert!(err.to_string().contains("max_connections"), "{err}");
+    // A huge value is accepted (capped internally), not a panic.
+    let client = matterapi::Client::builder("https://chat.example.com")
+        .max_connections(usize::MAX)
+        .build();
+    assert!(client.is_ok());
 }
 
 #[test]
