@@ -13,6 +13,7 @@
 //! every call returns an error instead of blocking that runtime's thread (or panicking).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -57,6 +58,28 @@ impl Runner {
         tokio::runtime::Handle::try_current().is_ok()
     }
 
+    /// Runs `f` to completion on the runtime: the one instantiation of tokio's `block_on`. Every
+    /// operation's future is boxed into it, so that hundreds of blocking twins do not each compile
+    /// their own copy of the runtime's driver loop. `false` when called inside an async runtime.
+    fn run_boxed(&self, f: Pin<Box<dyn Future<Output = ()> + '_>>) -> bool {
+        match &self.rt {
+            Some(rt) if !Runner::inside_runtime() => {
+                rt.block_on(f);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Runs `f` to completion; `None` inside an async runtime.
+    fn run<F: Future>(&self, f: F) -> Option<F::Output> {
+        let mut out = None;
+        let ran = self.run_boxed(Box::pin(async {
+            out = Some(f.await);
+        }));
+        if ran { out } else { None }
+    }
+
     /// Runs a generated operation's future to completion.
     #[allow(clippy::result_large_err)] // the generated operations' own error type
     pub(crate) fn block_on<F, T, E>(
@@ -66,10 +89,8 @@ impl Runner {
     where
         F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
     {
-        match &self.rt {
-            Some(rt) if !Runner::inside_runtime() => rt.block_on(f),
-            _ => Err(progenitor_client::Error::Custom(INSIDE_RUNTIME.into())),
-        }
+        self.run(f)
+            .unwrap_or_else(|| Err(progenitor_client::Error::Custom(INSIDE_RUNTIME.into())))
     }
 
     /// Runs a hand-written operation's future to completion.
@@ -77,10 +98,8 @@ impl Runner {
     where
         F: Future<Output = Result<T>>,
     {
-        match &self.rt {
-            Some(rt) if !Runner::inside_runtime() => rt.block_on(f),
-            _ => Err(Error::InvalidRequest(INSIDE_RUNTIME.into())),
-        }
+        self.run(f)
+            .unwrap_or_else(|| Err(Error::InvalidRequest(INSIDE_RUNTIME.into())))
     }
 }
 
