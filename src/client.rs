@@ -43,7 +43,7 @@ impl Client {
             _ => None,
         };
         let inner = Inner {
-            token: Arc::new(RwLock::new(token)),
+            token: Arc::new(RwLock::new(token.map(crate::hooks::Credential::new))),
             me: Arc::new(RwLock::new(None)),
             login_lock: Arc::new(tokio::sync::Mutex::new(())),
             logins: Arc::default(),
@@ -73,7 +73,11 @@ impl Client {
 
     /// The bearer token in use, if any (to hand to another client; never printed).
     pub fn token(&self) -> Option<SecretString> {
-        self.inner.token.read().ok().and_then(|t| t.clone())
+        self.inner
+            .token
+            .read()
+            .ok()
+            .and_then(|t| t.as_ref().map(|c| c.token.clone()))
     }
 }
 

@@ -14,11 +14,30 @@ use crate::generated::Client;
 use crate::options::Options;
 use crate::types::User;
 
+/// The active token, with its `Authorization` header made once (marked sensitive).
+#[derive(Clone)]
+pub(crate) struct Credential {
+    pub(crate) token: SecretString,
+    pub(crate) header: Option<HeaderValue>,
+}
+
+impl Credential {
+    pub(crate) fn new(token: SecretString) -> Credential {
+        let header = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
+        Credential { token, header }
+    }
+}
+
 /// State the hand-written layer keeps inside the generated client. Cloning a client shares it.
 #[derive(Clone)]
 pub struct Inner {
     pub(crate) options: Arc<Options>,
-    pub(crate) token: Arc<RwLock<Option<SecretString>>>,
+    pub(crate) token: Arc<RwLock<Option<Credential>>>,
     pub(crate) me: Arc<RwLock<Option<User>>>,
     /// Held while logging in, so that concurrent relogins make one session.
     pub(crate) login_lock: Arc<tokio::sync::Mutex<()>>,
@@ -53,7 +72,7 @@ impl std::fmt::Debug for Inner {
 impl Inner {
     pub(crate) fn set_token(&self, token: Option<SecretString>) {
         if let Ok(mut t) = self.token.write() {
-            *t = token;
+            *t = token.map(Credential::new);
         }
     }
 
@@ -80,11 +99,7 @@ impl Inner {
     /// The `Authorization` header for the current token, marked sensitive so that no `Debug` of a
     /// request or header map shows it.
     pub(crate) fn authorization(&self) -> Option<HeaderValue> {
-        let guard = self.token.read().ok()?;
-        let token = guard.as_ref()?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+        self.token.read().ok()?.as_ref()?.header.clone()
     }
 }
 
@@ -128,8 +143,9 @@ async fn exec_once(
     request: reqwest::Request,
     info: &OperationInfo,
 ) -> reqwest::Result<reqwest::Response> {
-    let method = request.method().clone();
-    let path = request.url().path().to_owned();
+    // What the trace event needs, gathered only when someone listens.
+    let seen = tracing_on(client.inner().debug)
+        .then(|| (request.method().clone(), request.url().path().to_owned()));
     let _slot = client.inner().slot().await;
     let started = Instant::now();
     let result = client.client().execute(request).await.map(|resp| {
@@ -148,15 +164,23 @@ async fn exec_once(
         }
         other => other,
     };
-    trace(
-        client.inner().debug,
-        info.operation_id,
-        &method,
-        &path,
-        started,
-        &result,
-    );
+    if let Some((method, path)) = &seen {
+        trace(
+            client.inner().debug,
+            info.operation_id,
+            method,
+            path,
+            started,
+            &result,
+        );
+    }
     result
+}
+
+/// Whether a request's trace event goes anywhere: the client's `debug` option, or a tracing
+/// subscriber that wants `matterapi` debug events.
+pub(crate) fn tracing_on(debug: bool) -> bool {
+    debug || tracing::enabled!(target: "matterapi", tracing::Level::DEBUG)
 }
 
 /// Reads a reply's body (a failed one, or any while `send_raw()` or `call()` captures) and gives back
