@@ -604,3 +604,94 @@ fn bad_retry_settings_are_errors_naming_the_field() {
         .options());
     assert!(e.contains("retry.max_backoff"), "{e}");
 }
+
+/// Running out of file descriptors is a local limit, not a network failure: a connection that
+/// fails with EMFILE is not retried (retries would only turn a clear error into a slow one). The
+/// test runs itself again in a child process under `ulimit -n 48`, where 100 calls at once through a
+/// client allowed 1,000 connections exhaust the descriptors.
+#[test]
+fn running_out_of_file_descriptors_is_not_retried() {
+    const CHILD: &str = "MATTERAPI_TEST_EMFILE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        return emfile_child();
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -n 48 && exec "$0" --exact running_out_of_file_descriptors_is_not_retried --nocapture --test-threads 1"#)
+        .arg(exe)
+        .env(CHILD, "1")
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the child failed:\n{text}");
+    assert!(text.contains("emfile child:"), "the child ran:\n{text}");
+}
+
+fn emfile_child() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        // Accepts and holds every connection (never answers), and survives failed accepts.
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                match listener.accept().await {
+                    Ok((socket, _)) => held.push(socket),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+        });
+        let client = Client::builder(url)
+            .token("t")
+            .timeout(Duration::from_secs(3))
+            .max_connections(1000)
+            .retry(
+                RetryPolicy::default()
+                    .backoff_between(Duration::from_millis(200), Duration::from_millis(400)),
+            )
+            .build()
+            .expect("client");
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let client = client.clone();
+            calls.spawn(async move {
+                let started = Instant::now();
+                let result = get_me(&client).await;
+                (result, started.elapsed())
+            });
+        }
+        let mut refused = 0;
+        while let Some(done) = calls.join_next().await {
+            let (result, took) = done.expect("the call's task");
+            if let Err(Error::Transport(e)) = &result
+                && e.is_connect()
+            {
+                refused += 1;
+                // Not retried: it fails at once instead of after backoffs.
+                assert!(
+                    took < Duration::from_millis(150),
+                    "a refused call took {took:?}"
+                );
+            }
+        }
+        let stats = client.retry_stats();
+        println!(
+            "emfile child: {refused} calls refused by the descriptor limit, {} retries",
+            stats.retries
+        );
+        assert!(refused > 0, "the descriptor limit was reached");
+        assert_eq!(stats.retries, 0, "EMFILE is not retried");
+    });
+}
