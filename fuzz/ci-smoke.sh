@@ -72,8 +72,14 @@ for target in "${targets[@]}"; do
     if [ -f "$dict" ]; then
         flags+=(-dict="$dict")
     fi
-    if ! "${CARGO[@]}" fuzz run "${BUILD_FLAGS[@]}" "$target" "${args[@]}" -- "${flags[@]}"; then
-        echo "=== $target: FAILED (see fuzz/artifacts/$target/)"
+    # libFuzzer reports every new input: keep that in a log, show the summary (or the end on failure).
+    log="fuzz/artifacts/$target.smoke.log"
+    mkdir -p fuzz/artifacts
+    if "${CARGO[@]}" fuzz run "${BUILD_FLAGS[@]}" "$target" "${args[@]}" -- "${flags[@]}" >"$log" 2>&1; then
+        grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+    else
+        tail -n 60 "$log"
+        echo "=== $target: FAILED (see fuzz/artifacts/$target/ and $log)"
         status=1
     fi
 done
