@@ -181,7 +181,7 @@ pub struct Options {
     #[serde(deserialize_with = "de::retry_policy")]
     pub retry: RetryPolicy,
     /// The longest reply body read into memory, in bytes (default 64 MiB): a longer one is
-    /// [`Error::BodyTooLarge`](crate::Error::BodyTooLarge), its reading stopped at the limit.
+    /// [`Error::BodyTooLarge`], its reading stopped at the limit.
     /// Downloads ([`crate::files::Download`]) stream and are not limited. The websocket applies the
     /// same limit to a message.
     #[serde(deserialize_with = "de::flexible_usize")]
