@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use matterapi::Client;
 use matterapi::ws::{EventKind, EventStream, WsItem};
 use support::Connection;
@@ -77,23 +76,9 @@ async fn restart_server(connection_file: &Path) {
 /// Items until `pick` returns something, failing after `WAIT`; the items passed over are returned.
 async fn until<T>(
     stream: &mut EventStream,
-    mut pick: impl FnMut(&WsItem) -> Option<T>,
-) -> (T, Vec<String>) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut passed = Vec::new();
-    loop {
-        let item = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .unwrap_or_else(|_| panic!("the expected item within {WAIT:?}; saw {passed:?}"))
-            .expect("the stream goes on");
-        if let WsItem::Error(e) = &item {
-            assert!(!e.is_terminal(), "terminal error: {e}");
-        }
-        match pick(&item) {
-            Some(t) => return (t, passed),
-            None => passed.push(format!("{item:?}").chars().take(120).collect()),
-        }
-    }
+    pick: impl FnMut(&WsItem) -> Option<T>,
+) -> (T, Vec<WsItem>) {
+    support::until(stream, tokio::time::Instant::now() + WAIT, pick).await
 }
 
 async fn post(client: &Client, channel_id: &str, message: &str) -> String {
@@ -101,15 +86,6 @@ async fn post(client: &Client, channel_id: &str, message: &str) -> String {
         .await
         .id
         .expect("the post's id")
-}
-
-fn posted(id: &str) -> impl FnMut(&WsItem) -> Option<()> + '_ {
-    move |item| match item {
-        WsItem::Event(ev) if matches!(&ev.kind, EventKind::Posted(p) if p.post.id.as_deref() == Some(id)) => {
-            Some(())
-        }
-        _ => None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,13 +127,9 @@ async fn a_server_restart_gives_resync_and_the_events_after_it_arrive() {
         })
         .await
         .expect("spawn");
-    let (first_id, _) = until(&mut stream, |item| match item {
-        WsItem::Connected { connection_id, .. } => Some(connection_id.clone()),
-        _ => None,
-    })
-    .await;
+    let ((first_id, _), _) = until(&mut stream, support::connected).await;
     let before = post(&client, &channel, &support::unique("before restart")).await;
-    until(&mut stream, posted(&before)).await;
+    until(&mut stream, support::posted(&before)).await;
 
     let started = Instant::now();
     restart_server(&file).await;
@@ -165,18 +137,13 @@ async fn a_server_restart_gives_resync_and_the_events_after_it_arrive() {
 
     // The listener notices the drop, reconnects, and the server (which forgot the connection)
     // starts a new one: Connected { resumed: false } with a new id, then Resync.
-    let ((new_id, resumed), passed) = until(&mut stream, |item| match item {
-        WsItem::Connected {
-            connection_id,
-            resumed,
-        } => Some((connection_id.clone(), *resumed)),
-        _ => None,
-    })
-    .await;
+    let ((new_id, resumed), passed) = until(&mut stream, support::connected).await;
     assert!(!resumed, "a restarted server cannot resume");
     assert_ne!(new_id, first_id);
     assert!(
-        passed.iter().any(|p| p.starts_with("Disconnected")),
+        passed
+            .iter()
+            .any(|p| matches!(p, WsItem::Disconnected { .. })),
         "a Disconnected item first: {passed:?}"
     );
     let (_, passed) = until(&mut stream, |item| {
@@ -201,7 +168,7 @@ async fn a_server_restart_gives_resync_and_the_events_after_it_arrive() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let after = post(&client, &channel, &support::unique("after restart")).await;
-    until(&mut stream, posted(&after)).await;
+    until(&mut stream, support::posted(&after)).await;
     let deadline = Instant::now() + WAIT;
     while !log.lock().expect("log").contains(&after) {
         assert!(

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use matterapi::ws::{EventKind, EventStream, WsHandle, WsItem};
+use matterapi::ws::{EventStream, WsHandle};
 use matterapi::{Client, Error};
 use support::Connection;
 use tokio::task::JoinSet;
@@ -142,44 +142,6 @@ async fn a_thousand_concurrent_calls_through_one_client_all_succeed() {
     }
 }
 
-/// Items until the first `Connected`, failing after 30 s or on a terminal error.
-async fn until_connected(stream: &mut EventStream) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let item = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .expect("Connected within 30 s")
-            .expect("the stream goes on");
-        match item {
-            WsItem::Connected { connection_id, .. } => return connection_id,
-            WsItem::Error(e) if e.is_terminal() => panic!("terminal error: {e}"),
-            _ => {}
-        }
-    }
-}
-
-/// Items until the `posted` event of post `id` (by `deadline`), then the stream back.
-async fn until_posted(
-    mut stream: EventStream,
-    id: String,
-    deadline: tokio::time::Instant,
-) -> EventStream {
-    loop {
-        let item = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .expect("the posted event within 30 s")
-            .expect("the stream goes on");
-        match item {
-            WsItem::Event(ev) if matches!(&ev.kind, EventKind::Posted(p) if p.post.id.as_deref() == Some(id.as_str())) =>
-            {
-                return stream;
-            }
-            WsItem::Error(e) if e.is_terminal() => panic!("terminal error: {e}"),
-            _ => {}
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_listeners_each_receive_the_posted_event() {
     let Some(conn) = support::live() else { return };
@@ -208,7 +170,12 @@ async fn fifty_listeners_each_receive_the_posted_event() {
         let client = clients[n % clients.len()].clone();
         connecting.spawn(async move {
             let (handle, mut stream) = client.websocket().connect().await.expect("connect");
-            let connection_id = until_connected(&mut stream).await;
+            let ((connection_id, _), _) = support::until(
+                &mut stream,
+                tokio::time::Instant::now() + WAIT,
+                support::connected,
+            )
+            .await;
             (handle, stream, connection_id)
         });
     }
@@ -238,7 +205,8 @@ async fn fifty_listeners_each_receive_the_posted_event() {
         let id = id.clone();
         handles.push(handle);
         receiving.spawn(async move {
-            let stream = until_posted(stream, id, deadline).await;
+            let mut stream = stream;
+            support::until(&mut stream, deadline, support::posted(&id)).await;
             (n, posted_at.elapsed(), stream)
         });
     }

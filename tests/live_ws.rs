@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use matterapi::ws::{DisconnectReason, Event, EventKind, EventStream, WsError, WsItem};
+use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsError, WsItem};
 use matterapi::{Client, Error, types};
 use support::{Account, Connection};
 
@@ -20,37 +20,12 @@ const WAIT: Duration = Duration::from_secs(30);
 /// Items until `pick` returns something, failing after 30 s; the items passed over are returned.
 async fn until<T>(
     stream: &mut EventStream,
-    mut pick: impl FnMut(&WsItem) -> Option<T>,
+    pick: impl FnMut(&WsItem) -> Option<T>,
 ) -> (T, Vec<WsItem>) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut passed = Vec::new();
-    loop {
-        let item = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .expect("the expected item within 30 s")
-            .expect("the stream goes on");
-        if let WsItem::Error(e) = &item
-            && e.is_terminal()
-            && pick(&item).is_none()
-        {
-            panic!("terminal error: {e}");
-        }
-        match pick(&item) {
-            Some(t) => return (t, passed),
-            None => passed.push(item),
-        }
-    }
+    support::until(stream, tokio::time::Instant::now() + WAIT, pick).await
 }
 
-/// The `posted` event of post `id`.
-fn posted(id: &str) -> impl FnMut(&WsItem) -> Option<Event> + '_ {
-    move |item| match item {
-        WsItem::Event(ev) if matches!(&ev.kind, EventKind::Posted(p) if p.post.id.as_deref() == Some(id)) => {
-            Some(ev.clone())
-        }
-        _ => None,
-    }
-}
+use support::posted;
 
 /// A client of `account` with login credentials (for relogin) and a fresh session named by a
 /// unique device id, which is returned.

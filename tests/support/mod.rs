@@ -198,3 +198,50 @@ pub async fn fresh_channel(
     }
     id
 }
+
+/// Websocket items until `pick` returns something, failing at `deadline` or on a terminal error
+/// that `pick` does not take; the items passed over are returned too.
+pub async fn until<T>(
+    stream: &mut matterapi::ws::EventStream,
+    deadline: tokio::time::Instant,
+    mut pick: impl FnMut(&matterapi::ws::WsItem) -> Option<T>,
+) -> (T, Vec<matterapi::ws::WsItem>) {
+    use futures_util::StreamExt;
+    let mut passed = Vec::new();
+    loop {
+        let item = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("the expected item in time; passed over: {passed:?}"))
+            .expect("the stream goes on");
+        if let Some(t) = pick(&item) {
+            return (t, passed);
+        }
+        if let matterapi::ws::WsItem::Error(e) = &item
+            && e.is_terminal()
+        {
+            panic!("terminal error: {e}");
+        }
+        passed.push(item);
+    }
+}
+
+/// Picks the `posted` event of post `id`.
+pub fn posted(id: &str) -> impl FnMut(&matterapi::ws::WsItem) -> Option<matterapi::ws::Event> + '_ {
+    move |item| match item {
+        matterapi::ws::WsItem::Event(ev) if matches!(&ev.kind, matterapi::ws::EventKind::Posted(p) if p.post.id.as_deref() == Some(id)) => {
+            Some(ev.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Picks a `Connected` item: its connection id and whether it resumed.
+pub fn connected(item: &matterapi::ws::WsItem) -> Option<(String, bool)> {
+    match item {
+        matterapi::ws::WsItem::Connected {
+            connection_id,
+            resumed,
+        } => Some((connection_id.clone(), *resumed)),
+        _ => None,
+    }
+}
