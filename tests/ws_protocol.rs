@@ -683,3 +683,58 @@ async fn a_server_close_frame_is_a_reconnect_not_an_end() {
         }
     }
 }
+
+/// A message longer than `max_body_size` is not read: the listener says which event it skipped
+/// (a `TooLarge` error item), resumes after it instead of failing on it again and again, and the
+/// events after it arrive.
+#[tokio::test]
+async fn a_message_over_max_body_size_is_reported_and_skipped_not_retried_forever() {
+    let peer = Peer::start().await;
+    let client = peer
+        .builder()
+        .max_body_size(4096)
+        .ws_reconnect_wait_time(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let (_handle, mut stream, _) = connect_with(&peer, client.websocket()).await;
+    publish_n(&peer, 0..1);
+    assert_eq!(n_of(&next_event(&mut stream).await), 0);
+    peer.publish("test_event", json!({ "n": 1, "pad": "x".repeat(10_000) }));
+    publish_n(&peer, 2..4);
+    let mut seen = Vec::new();
+    let mut too_large = 0;
+    let mut reconnects = 0;
+    while seen.len() < 2 {
+        match next(&mut stream).await {
+            WsItem::Event(ev) => seen.push(n_of(&ev)),
+            WsItem::Error(e) => {
+                assert!(!e.is_terminal(), "{e}");
+                let text = e.to_string();
+                assert!(text.contains("seq 2"), "{text}");
+                assert!(
+                    matches!(
+                        e,
+                        WsError::BadFrame {
+                            kind: BadFrameKind::TooLarge,
+                            ..
+                        }
+                    ),
+                    "{e:?}"
+                );
+                too_large += 1;
+            }
+            WsItem::Connected { resumed, .. } => {
+                assert!(resumed, "the connection resumes after the skipped event");
+                reconnects += 1;
+                assert_eq!(
+                    reconnects, 1,
+                    "one reconnect, not a loop on the same message"
+                );
+            }
+            WsItem::Disconnected { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, [2, 3]);
+    assert_eq!((too_large, reconnects), (1, 1));
+}

@@ -722,6 +722,24 @@ impl Driver {
             None => Some(End::Lost(DisconnectReason::Network(
                 "the connection ended".into(),
             ))),
+            Some(Err(tungstenite::Error::Capacity(e))) => {
+                // A message over `max_body_size`: reading it again after a resume would fail the
+                // same way, so the resume starts after it, and the caller is told which event it
+                // was (never a silent loss).
+                let skipped = self.session.next_seq;
+                self.session.next_seq += 1;
+                tracing::warn!(target: "matterapi::ws", seq = skipped, error = %e, "message over max_body_size skipped");
+                self.push_bad(WsError::bad_frame(
+                    BadFrameKind::TooLarge,
+                    format!(
+                        "{e}; the event with seq {skipped} was skipped (raise max_body_size to receive it)"
+                    ),
+                    bytes::Bytes::new(),
+                ));
+                Some(End::Lost(DisconnectReason::Network(format!(
+                    "a message over max_body_size: {e}"
+                ))))
+            }
             Some(Err(e)) => Some(End::Lost(DisconnectReason::Network(e.to_string()))),
             Some(Ok(Message::Text(text))) => self.on_text(conn, text),
             Some(Ok(Message::Binary(raw))) => {
@@ -1056,7 +1074,6 @@ impl Driver {
     }
 }
 
-/// What woke the task up.
 /// Hands the first pending item to the consumer through the queue slot reserved for it.
 #[inline]
 fn hand_over(
@@ -1074,6 +1091,7 @@ fn hand_over(
     }
 }
 
+/// What woke the task up.
 enum Wake {
     Delivered,
     ConsumerGone,

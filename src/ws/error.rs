@@ -16,6 +16,9 @@ pub enum BadFrameKind {
     /// JSON that is neither an event nor a reply, or an event whose payload does not have the
     /// shape its type promises.
     UnexpectedShape,
+    /// A message longer than the options' `max_body_size`: not read (the raw frame is empty); the
+    /// listener resumes after it.
+    TooLarge,
 }
 
 impl std::fmt::Display for BadFrameKind {
@@ -24,6 +27,7 @@ impl std::fmt::Display for BadFrameKind {
             BadFrameKind::Binary => "binary frame",
             BadFrameKind::InvalidJson => "invalid JSON",
             BadFrameKind::UnexpectedShape => "unexpected shape",
+            BadFrameKind::TooLarge => "message too large",
         })
     }
 }
