@@ -169,13 +169,6 @@ impl Conn {
     }
 }
 
-/// What the reconnect wait ended with.
-enum Idle {
-    Go,
-    Stop,
-    Shutdown(oneshot::Sender<()>),
-}
-
 /// The background task of one listener.
 pub(crate) struct Driver {
     client: Client,
@@ -935,18 +928,9 @@ impl Driver {
                 reason: reason.clone(),
                 retry_in: delay,
             });
-            match self.idle(delay).await {
-                Idle::Go => {}
-                Idle::Stop => {
-                    self.status.send_modify(|s| s.stopped = true);
-                    return None;
-                }
-                Idle::Shutdown(done) => {
-                    let _ = done.send(());
-                    self.finish(None).await;
-                    return None;
-                }
-            }
+            // The reconnect wait: at least `delay` (a `disconnect` command cuts it short), and
+            // until the consumer has taken half of the buffer.
+            self.busy(tokio::time::sleep(delay), true, Some(())).await?;
             let resume = self
                 .session
                 .connection_id
@@ -958,19 +942,7 @@ impl Driver {
                 self.client.token(),
                 resume,
             );
-            let outcome = self.while_busy(attempt).await;
-            let result = match outcome {
-                Busy::Done(result) => result,
-                Busy::Stop => {
-                    self.status.send_modify(|s| s.stopped = true);
-                    return None;
-                }
-                Busy::Shutdown(done) => {
-                    let _ = done.send(());
-                    self.finish(None).await;
-                    return None;
-                }
-            };
+            let result = self.busy(attempt, false, None).await?;
             match result {
                 Ok(opened) => return Some(self.start(opened)),
                 Err(Attempt::Retry(detail)) => reason = DisconnectReason::ConnectFailed(detail),
@@ -993,25 +965,72 @@ impl Driver {
         }
     }
 
-    /// Runs `work` (a connection attempt) while delivering pending items and answering commands.
-    async fn while_busy<T>(&mut self, work: impl Future<Output = T>) -> Busy<T> {
+    /// [`Driver::while_busy`]; `None` once the listener has ended meanwhile (stopped, or shut
+    /// down: the shutdown is completed here).
+    async fn busy<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        drain: bool,
+        skip: Option<T>,
+    ) -> Option<T> {
+        match self.while_busy(work, drain, skip).await {
+            Busy::Done(out) => Some(out),
+            Busy::Stop => {
+                self.status.send_modify(|s| s.stopped = true);
+                None
+            }
+            Busy::Shutdown(done) => {
+                let _ = done.send(());
+                self.finish(None).await;
+                None
+            }
+        }
+    }
+
+    /// Runs `work` (a connection attempt, or the reconnect wait) while delivering pending items
+    /// and answering commands. With `drain` it ends only once the consumer has also taken half of
+    /// the buffer. `skip` is what a `disconnect` command ends the work with (`None`: the command
+    /// changes nothing).
+    async fn while_busy<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        drain: bool,
+        mut skip: Option<T>,
+    ) -> Busy<T> {
         tokio::pin!(work);
+        let mut out = None;
         loop {
+            if let Some(done) = out.take() {
+                if !drain || self.pending.len() <= self.settings.buffer / 2 {
+                    return Busy::Done(done);
+                }
+                out = Some(done);
+            }
             if !self.consumer_gone && self.items.is_closed() {
                 self.consumer_gone();
             }
             if self.consumer_gone && !self.commands_open {
                 return Busy::Stop;
             }
+            let working = out.is_none();
             let deliver = !self.pending.is_empty() && !self.consumer_gone;
             let wake = tokio::select! {
                 biased;
-                out = &mut work => return Busy::Done(out),
+                done = &mut work, if working => {
+                    out = Some(done);
+                    continue;
+                }
                 permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
                 // Only watched once the handles are gone: while they live, a dropped stream is
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
                 cmd = self.commands.recv(), if self.commands_open => Wake::Command(cmd),
+                else => {
+                    return match out.take() {
+                        Some(done) => Busy::Done(done),
+                        None => Busy::Stop,
+                    };
+                }
             };
             match wake {
                 Wake::ConsumerGone => self.consumer_gone(),
@@ -1023,52 +1042,12 @@ impl Driver {
                         reason: "reconnecting".into(),
                     }));
                 }
-                _ => {}
-            }
-        }
-    }
-
-    /// The reconnect wait: at least `delay`, and until the consumer has taken half of the buffer.
-    async fn idle(&mut self, delay: Duration) -> Idle {
-        let until = Instant::now() + delay;
-        let sleep = tokio::time::sleep_until(until);
-        tokio::pin!(sleep);
-        let mut waited = delay.is_zero();
-        loop {
-            let drained = self.pending.len() <= self.settings.buffer / 2;
-            if waited && drained {
-                return Idle::Go;
-            }
-            if !self.consumer_gone && self.items.is_closed() {
-                self.consumer_gone();
-            }
-            if self.consumer_gone && !self.commands_open {
-                return Idle::Stop;
-            }
-            let deliver = !self.pending.is_empty() && !self.consumer_gone;
-            let wake = tokio::select! {
-                biased;
-                permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
-                // Only watched once the handles are gone: while they live, a dropped stream is
-                // noticed at the next item (this future is costly to make for every event).
-                _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
-                cmd = self.commands.recv(), if self.commands_open => Wake::Command(cmd),
-                _ = &mut sleep, if !waited => Wake::Timer,
-                else => return Idle::Go,
-            };
-            match wake {
-                Wake::ConsumerGone => self.consumer_gone(),
-                Wake::Command(None) => self.commands_open = false,
-                Wake::Command(Some(Command::Shutdown(done))) => return Idle::Shutdown(done),
-                Wake::Command(Some(Command::Action { action, reply, .. })) => {
-                    let _ = reply.send(Err(WsError::NotConnected {
-                        action,
-                        reason: "reconnecting".into(),
-                    }));
+                Wake::Command(Some(Command::Disconnect)) => {
+                    if working && let Some(skipped) = skip.take() {
+                        out = Some(skipped);
+                    }
                 }
-                // Asked to reconnect: skip the rest of the wait.
-                Wake::Command(Some(Command::Disconnect)) | Wake::Timer => waited = true,
-                Wake::Delivered | Wake::Message(_) => {}
+                Wake::Delivered | Wake::Timer | Wake::Message(_) => {}
             }
         }
     }
@@ -1100,7 +1079,7 @@ enum Wake {
     Message(Option<Result<Message, tungstenite::Error>>),
 }
 
-/// What a connection attempt run by `while_busy` ended with.
+/// What `while_busy` ended with.
 enum Busy<T> {
     Done(T),
     Stop,
