@@ -738,3 +738,36 @@ async fn a_message_over_max_body_size_is_reported_and_skipped_not_retried_foreve
     assert_eq!(seen, [2, 3]);
     assert_eq!((too_large, reconnects), (1, 1));
 }
+
+/// `disconnect()` during a reconnect wait cuts the wait short: with a 60 s backoff, the listener
+/// is back at once.
+#[tokio::test]
+async fn disconnect_during_the_backoff_wait_reconnects_at_once() {
+    let peer = Peer::start().await;
+    let ws = peer
+        .client()
+        .websocket()
+        .backoff(matterapi::ws::Backoff::new(Duration::from_secs(60)).with_jitter(Duration::ZERO));
+    let (handle, mut stream, id) = connect_with(&peer, ws).await;
+    peer.drop_all();
+    loop {
+        match next(&mut stream).await {
+            WsItem::Disconnected { retry_in, .. } => {
+                assert!(retry_in >= Duration::from_secs(59), "{retry_in:?}");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    handle.disconnect().await.unwrap();
+    match next(&mut stream).await {
+        WsItem::Connected {
+            connection_id,
+            resumed,
+        } => {
+            assert!(resumed);
+            assert_eq!(connection_id, id);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
