@@ -11,14 +11,17 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures_util::StreamExt;
 use matterapi::Client;
 use matterapi::ws::{EventKind, WsItem};
 
+mod common;
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let client = connect()?;
+    // The listener logs in itself when the client has credentials and no token yet.
+    let client = Client::from_options(common::options()?)?;
     let (handle, mut events) = client.websocket().connect().await?;
     let stop = async {
         match std::env::var("MM_SECONDS")
@@ -73,36 +76,4 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn connect() -> Result<Client> {
-    if let Ok(url) = std::env::var("MM_URL") {
-        if let Ok(token) = std::env::var("MM_TOKEN") {
-            return Ok(Client::with_token(url, token)?);
-        }
-        let login_id =
-            std::env::var("MM_LOGIN_ID").context("MM_URL needs MM_TOKEN or MM_LOGIN_ID")?;
-        let password = std::env::var("MM_PASSWORD").context("MM_LOGIN_ID needs MM_PASSWORD")?;
-        // The listener logs in itself when the client has credentials and no token yet.
-        return Ok(Client::builder(url).login(login_id, password).build()?);
-    }
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/testserver/connection.json"
-    );
-    let text = std::fs::read_to_string(file).with_context(|| {
-        format!(
-            "no MM_URL and no test server connection file at {file}: run `cargo xtask server start`"
-        )
-    })?;
-    let conn: serde_json::Value = serde_json::from_str(&text)?;
-    let url = conn["url"].as_str().context("connection file: no url")?;
-    let user = &conn["user"];
-    let login_id = user["username"]
-        .as_str()
-        .context("connection file: no user")?;
-    let password = user["password"]
-        .as_str()
-        .context("connection file: no password")?;
-    Ok(Client::builder(url).login(login_id, password).build()?)
 }

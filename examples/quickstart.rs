@@ -9,13 +9,16 @@
 //! cargo xtask server start && cargo run --example quickstart
 //! ```
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use matterapi::paginate::paginate;
 use matterapi::{Client, types};
 
+mod common;
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let client = connect().await?;
+    let client = Client::from_options(common::options()?)?;
+    client.login().await?;
 
     let me = client.get_user().user_id("me").send().await?;
     println!(
@@ -80,45 +83,4 @@ async fn main() -> Result<()> {
         post.create_at.unwrap_or(0)
     );
     Ok(())
-}
-
-async fn connect() -> Result<Client> {
-    if let Ok(url) = std::env::var("MM_URL") {
-        if let Ok(token) = std::env::var("MM_TOKEN") {
-            return Ok(Client::with_token(url, token)?);
-        }
-        let login_id =
-            std::env::var("MM_LOGIN_ID").context("MM_URL needs MM_TOKEN or MM_LOGIN_ID")?;
-        let password = std::env::var("MM_PASSWORD").context("MM_LOGIN_ID needs MM_PASSWORD")?;
-        return login(&url, &login_id, &password).await;
-    }
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/testserver/connection.json"
-    );
-    let text = std::fs::read_to_string(file).with_context(|| {
-        format!(
-            "no MM_URL and no test server connection file at {file}: run `cargo xtask server start`"
-        )
-    })?;
-    let conn: serde_json::Value = serde_json::from_str(&text)?;
-    let url = conn["url"].as_str().context("connection file: no url")?;
-    let user = &conn["user"];
-    login(
-        url,
-        user["username"]
-            .as_str()
-            .context("connection file: no user")?,
-        user["password"]
-            .as_str()
-            .context("connection file: no password")?,
-    )
-    .await
-}
-
-/// Logs in with login id and password: the session token from the reply becomes the client's.
-async fn login(url: &str, login_id: &str, password: &str) -> Result<Client> {
-    let client = Client::builder(url).login(login_id, password).build()?;
-    client.login().await?;
-    Ok(client)
 }

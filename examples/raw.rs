@@ -1,14 +1,17 @@
 //! Raw mode: the untouched reply of a typed operation, and a call to an endpoint by method and path.
 //!
-//! Connection as in the quickstart: `MM_URL` + `MM_TOKEN`, or the local test server's connection
-//! file (`cargo xtask server start`).
+//! Connection as in the quickstart (`examples/common`): `MM_URL` with `MM_TOKEN` or `MM_LOGIN_ID` +
+//! `MM_PASSWORD`, or the local test server (`cargo xtask server start`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use matterapi::{Client, Method, Reply};
+
+mod common;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let client = connect()?;
+    let client = Client::from_options(common::options()?)?;
+    client.login().await?;
 
     // A generated operation, its reply untouched: status, headers, body.
     let raw = client.get_user().user_id("me").send_raw().await?;
@@ -24,6 +27,7 @@ async fn main() -> Result<()> {
     let mut options = client.options().clone();
     options.skip_response_parsing = true;
     let skipping = Client::from_options(options)?;
+    skipping.login().await?;
     match skipping.get_user().user_id("me").call().await? {
         Reply::Raw(raw) => println!("call() with parsing skipped: {} bytes", raw.body.len()),
         Reply::Parsed(user) => println!("call() decoded {:?}", user.username),
@@ -45,22 +49,4 @@ async fn main() -> Result<()> {
         .await?;
     println!("missing user -> {}: {}", missing.status, missing.text());
     Ok(())
-}
-
-fn connect() -> Result<Client> {
-    if let (Ok(url), Ok(token)) = (std::env::var("MM_URL"), std::env::var("MM_TOKEN")) {
-        return Ok(Client::with_token(url, token)?);
-    }
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/testserver/connection.json"
-    );
-    let conn: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(file)
-            .context("set MM_URL and MM_TOKEN, or run `cargo xtask server start`")?,
-    )?;
-    Ok(Client::with_token(
-        conn["url"].as_str().context("no url")?,
-        conn["admin"]["token"].as_str().context("no admin token")?,
-    )?)
 }
