@@ -101,6 +101,15 @@ impl Inner {
     pub(crate) fn authorization(&self) -> Option<HeaderValue> {
         self.token.read().ok()?.as_ref()?.header.clone()
     }
+
+    /// Adds the bearer token to `request`, unless it carries its own `Authorization`.
+    pub(crate) fn authorize(&self, request: &mut reqwest::Request) {
+        if !request.headers().contains_key(AUTHORIZATION)
+            && let Some(value) = self.authorization()
+        {
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+    }
 }
 
 impl ClientHooks<Inner> for Client {
@@ -111,11 +120,8 @@ impl ClientHooks<Inner> for Client {
     ) -> Result<(), progenitor_client::Error<E>> {
         self.inner().apply_basepath(request);
         // A login carries credentials, never the previous session's token.
-        if info.operation_id != "users_login"
-            && !request.headers().contains_key(AUTHORIZATION)
-            && let Some(value) = self.inner().authorization()
-        {
-            request.headers_mut().insert(AUTHORIZATION, value);
+        if info.operation_id != "users_login" {
+            self.inner().authorize(request);
         }
         Ok(())
     }
@@ -137,44 +143,24 @@ impl ClientHooks<Inner> for Client {
     }
 }
 
-/// One try of a generated operation: sent, its failed reply's body buffered, traced.
+/// One try of a generated operation ([`crate::request::send_once`]): its reply's body limited, and
+/// buffered when it failed or is captured.
 async fn exec_once(
     client: &Client,
     request: reqwest::Request,
     info: &OperationInfo,
 ) -> reqwest::Result<reqwest::Response> {
-    // What the trace event needs, gathered only when someone listens.
-    let seen = tracing_on(client.inner().debug)
-        .then(|| (request.method().clone(), request.url().path().to_owned()));
-    let _slot = client.inner().slot().await;
-    let started = Instant::now();
-    let result = client.client().execute(request).await.map(|resp| {
-        crate::request::limit_body(
-            resp,
-            info.operation_id,
-            client.inner().options.max_body_size,
-        )
-    });
-    let result = match result {
-        Ok(resp) if crate::raw::capturing(&client.inner().options) => {
-            buffer_body(resp, &client.inner().options, true).await
-        }
+    let options = &client.inner().options;
+    let result = crate::request::send_once(client, info.operation_id, request)
+        .await
+        .map(|resp| crate::request::limit_body(resp, info.operation_id, options.max_body_size));
+    match result {
+        Ok(resp) if crate::raw::capturing(options) => buffer_body(resp, options, true).await,
         Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
-            buffer_body(resp, &client.inner().options, false).await
+            buffer_body(resp, options, false).await
         }
         other => other,
-    };
-    if let Some((method, path)) = &seen {
-        trace(
-            client.inner().debug,
-            info.operation_id,
-            method,
-            path,
-            started,
-            &result,
-        );
     }
-    result
 }
 
 /// Whether a request's trace event goes anywhere: the client's `debug` option, or a tracing

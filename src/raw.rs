@@ -130,16 +130,16 @@ pub(crate) fn capture(options: &Options, resp: &RawResponse) {
 /// Runs a generated operation's `send()` future and returns the reply untouched: what
 /// `send_raw_any_status()` does. The future's own decoding is skipped (the hooks hand it an empty
 /// body).
-pub async fn capture_raw<F, T, E>(send: F) -> Result<RawResponse>
+pub async fn capture_raw<F, T>(send: F) -> Result<RawResponse>
 where
-    F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
+    F: Future<Output = std::result::Result<T, progenitor_client::Error<()>>>,
 {
     let capture = Capture::new(false);
     let result = CAPTURE.scope(capture.clone(), send).await;
     match (capture.take(), result) {
         (Some(raw), _) => Ok(raw),
         // No reply: the request failed before or while it was sent.
-        (None, Err(e)) => Err(untyped(e)),
+        (None, Err(e)) => Err(Error::from(e)),
         (None, Ok(_)) => Err(Error::InvalidRequest(
             "the reply was not captured (was the request sent by another client?)".into(),
         )),
@@ -148,9 +148,9 @@ where
 
 /// Runs a generated operation's `send()` future and returns the reply untouched when its status is
 /// a success, or the typed error: what `send_raw()` does.
-pub async fn capture_raw_checked<F, T, E>(send: F) -> Result<RawResponse>
+pub async fn capture_raw_checked<F, T>(send: F) -> Result<RawResponse>
 where
-    F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
+    F: Future<Output = std::result::Result<T, progenitor_client::Error<()>>>,
 {
     capture_raw(send).await?.error_for_status()
 }
@@ -234,17 +234,6 @@ impl<T: DeserializeOwned> Reply<T> {
             }
             Reply::Raw(r) => r.json(),
         }
-    }
-}
-
-fn untyped<E>(e: progenitor_client::Error<E>) -> Error {
-    use progenitor_client::Error as P;
-    match e {
-        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-            Error::transport(e)
-        }
-        P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
-        other => Error::InvalidRequest(format!("{:?}", other.status())),
     }
 }
 

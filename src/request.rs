@@ -6,7 +6,6 @@
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use reqwest::header::AUTHORIZATION;
 use serde::de::DeserializeOwned;
 use std::time::Instant;
 
@@ -111,22 +110,9 @@ pub(crate) async fn execute(
         .header("api-version", Client::api_version())
         .build()
         .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-    if !request.headers().contains_key(AUTHORIZATION)
-        && let Some(value) = inner.authorization()
-    {
-        request.headers_mut().insert(AUTHORIZATION, value);
-    }
-    let method = request.method().clone();
-    let path = request.url().path().to_owned();
+    inner.authorize(&mut request);
     let result = crate::retry::send_with_retries(client, operation, request, |request| {
-        let started = Instant::now();
-        let (method, path) = (&method, path.as_str());
-        async move {
-            let _slot = inner.slot().await;
-            let result = client.client().execute(request).await;
-            crate::hooks::trace(inner.debug, operation, method, path, started, &result);
-            result
-        }
+        send_once(client, operation, request)
     })
     .await;
     let resp = result.map_err(Error::transport)?;
@@ -135,6 +121,26 @@ pub(crate) async fn execute(
     } else {
         resp
     })
+}
+
+/// One try of a request: a slot among the client's `max_connections` waited for, the request sent,
+/// and its trace event (the event's fields are gathered only when someone listens). Shared by the
+/// generated operations' hooks and [`execute`].
+pub(crate) async fn send_once(
+    client: &Client,
+    operation: &str,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    let inner = client.inner();
+    let seen = crate::hooks::tracing_on(inner.debug)
+        .then(|| (request.method().clone(), request.url().path().to_owned()));
+    let _slot = inner.slot().await;
+    let started = Instant::now();
+    let result = client.client().execute(request).await;
+    if let Some((method, path)) = &seen {
+        crate::hooks::trace(inner.debug, operation, method, path, started, &result);
+    }
+    result
 }
 
 /// The whole body of `resp` (limited as [`execute`] set it up).
