@@ -177,129 +177,113 @@ fn blocking_twins(file: &syn::File) -> proc_macro2::TokenStream {
     use quote::quote;
     let mut out = proc_macro2::TokenStream::new();
     let mut client_methods = proc_macro2::TokenStream::new();
+    for (name, imp) in builder_impls(file) {
+        let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
+        let mut methods = proc_macro2::TokenStream::new();
+        if let Some(t) = send_type(imp) {
+            methods.extend(quote! {
+                /// Sends the request; the reply decoded, or untouched when the client
+                /// skips response parsing. A failure status is an error either way.
+                pub fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
+                    self.rt.block_on_matterapi(self.inner.call())
+                }
+            });
+        }
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if !matches!(f.vis, syn::Visibility::Public(_)) || f.sig.ident == "new" {
+                continue;
+            }
+            let ident = &f.sig.ident;
+            let generics = &f.sig.generics;
+            let where_clause = &f.sig.generics.where_clause;
+            if f.sig.asyncness.is_some() {
+                let output = &f.sig.output;
+                methods.extend(quote! {
+                    /// Sends the request and waits for the reply.
+                    pub fn #ident(self) #output { self.rt.block_on(self.inner.#ident()) }
+                });
+                continue;
+            }
+            let args: Vec<_> = f
+                .sig
+                .inputs
+                .iter()
+                .filter_map(|a| match a {
+                    syn::FnArg::Typed(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let arg_names: Vec<_> = args.iter().map(|t| &t.pat).collect();
+            let arg_types: Vec<_> = args.iter().map(|t| &t.ty).collect();
+            methods.extend(quote! {
+                #[allow(missing_docs)]
+                pub fn #ident #generics (self, #(#arg_names: #arg_types),*) -> Self #where_clause {
+                    Self { inner: self.inner.#ident(#(#arg_names),*), rt: self.rt }
+                }
+            });
+        }
+        out.extend(quote! {
+            #[doc = #doc]
+            #[derive(Debug)]
+            pub struct #name<'a> {
+                pub(in crate::blocking) inner: crate::generated::builder::#name<'a>,
+                pub(in crate::blocking) rt: &'a super::Runner,
+            }
+            impl<'a> #name<'a> {
+                #methods
+                /// Sends the request; the reply untouched, a failure status an error.
+                pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
+                    self.rt.block_on_matterapi(self.inner.send_raw())
+                }
+                /// Sends the request; the reply untouched, whatever its status.
+                pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
+                    self.rt.block_on_matterapi(self.inner.send_raw_any_status())
+                }
+            }
+        });
+    }
     for item in &file.items {
-        match item {
-            syn::Item::Mod(m) if m.ident == "builder" => {
-                let Some((_, items)) = &m.content else {
-                    continue;
-                };
-                for item in items {
-                    let syn::Item::Impl(imp) = item else { continue };
-                    let syn::Type::Path(tp) = &*imp.self_ty else {
-                        continue;
-                    };
-                    let Some(name) = tp.path.segments.last().map(|s| s.ident.clone()) else {
-                        continue;
-                    };
-                    let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
-                    let mut methods = proc_macro2::TokenStream::new();
-                    if let Some(t) = imp.items.iter().find_map(|it| match it {
-                        syn::ImplItem::Fn(f) if f.sig.ident == "send" => send_output(&f.sig),
-                        _ => None,
-                    }) {
-                        methods.extend(quote! {
-                            /// Sends the request; the reply decoded, or untouched when the client
-                            /// skips response parsing. A failure status is an error either way.
-                            pub fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
-                                self.rt.block_on_matterapi(self.inner.call())
-                            }
-                        });
-                    }
-                    for it in &imp.items {
-                        let syn::ImplItem::Fn(f) = it else { continue };
-                        if !matches!(f.vis, syn::Visibility::Public(_)) || f.sig.ident == "new" {
-                            continue;
-                        }
-                        let ident = &f.sig.ident;
-                        let generics = &f.sig.generics;
-                        let where_clause = &f.sig.generics.where_clause;
-                        if f.sig.asyncness.is_some() {
-                            let output = &f.sig.output;
-                            methods.extend(quote! {
-                                /// Sends the request and waits for the reply.
-                                pub fn #ident(self) #output { self.rt.block_on(self.inner.#ident()) }
-                            });
-                            continue;
-                        }
-                        let args: Vec<_> = f
-                            .sig
-                            .inputs
-                            .iter()
-                            .filter_map(|a| match a {
-                                syn::FnArg::Typed(t) => Some(t),
-                                _ => None,
-                            })
-                            .collect();
-                        let arg_names: Vec<_> = args.iter().map(|t| &t.pat).collect();
-                        let arg_types: Vec<_> = args.iter().map(|t| &t.ty).collect();
-                        methods.extend(quote! {
-                            #[allow(missing_docs)]
-                            pub fn #ident #generics (self, #(#arg_names: #arg_types),*) -> Self #where_clause {
-                                Self { inner: self.inner.#ident(#(#arg_names),*), rt: self.rt }
-                            }
-                        });
-                    }
-                    out.extend(quote! {
-                        #[doc = #doc]
-                        #[derive(Debug)]
-                        pub struct #name<'a> {
-                            pub(in crate::blocking) inner: crate::generated::builder::#name<'a>,
-                            pub(in crate::blocking) rt: &'a super::Runner,
-                        }
-                        impl<'a> #name<'a> {
-                            #methods
-                            /// Sends the request; the reply untouched, a failure status an error.
-                            pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
-                                self.rt.block_on_matterapi(self.inner.send_raw())
-                            }
-                            /// Sends the request; the reply untouched, whatever its status.
-                            pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
-                                self.rt.block_on_matterapi(self.inner.send_raw_any_status())
-                            }
-                        }
-                    });
-                }
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() {
+            continue;
+        }
+        let syn::Type::Path(tp) = &*imp.self_ty else {
+            continue;
+        };
+        if tp
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident != "Client")
+            .unwrap_or(true)
+        {
+            continue;
+        }
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            let syn::ReturnType::Type(_, ty) = &f.sig.output else {
+                continue;
+            };
+            let syn::Type::Path(rp) = &**ty else { continue };
+            let segs: Vec<_> = rp
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if segs.len() != 2 || segs[0] != "builder" || f.sig.inputs.len() != 1 {
+                continue;
             }
-            syn::Item::Impl(imp) if imp.trait_.is_none() => {
-                let syn::Type::Path(tp) = &*imp.self_ty else {
-                    continue;
-                };
-                if tp
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident != "Client")
-                    .unwrap_or(true)
-                {
-                    continue;
+            let ident = &f.sig.ident;
+            let name = &rp.path.segments[1].ident;
+            let doc = format!("Blocking twin of [`crate::Client::{ident}`].");
+            client_methods.extend(quote! {
+                #[doc = #doc]
+                pub fn #ident(&self) -> builder::#name<'_> {
+                    builder::#name { inner: self.inner.#ident(), rt: &self.rt }
                 }
-                for it in &imp.items {
-                    let syn::ImplItem::Fn(f) = it else { continue };
-                    let syn::ReturnType::Type(_, ty) = &f.sig.output else {
-                        continue;
-                    };
-                    let syn::Type::Path(rp) = &**ty else { continue };
-                    let segs: Vec<_> = rp
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.ident.to_string())
-                        .collect();
-                    if segs.len() != 2 || segs[0] != "builder" || f.sig.inputs.len() != 1 {
-                        continue;
-                    }
-                    let ident = &f.sig.ident;
-                    let name = &rp.path.segments[1].ident;
-                    let doc = format!("Blocking twin of [`crate::Client::{ident}`].");
-                    client_methods.extend(quote! {
-                        #[doc = #doc]
-                        pub fn #ident(&self) -> builder::#name<'_> {
-                            builder::#name { inner: self.inner.#ident(), rt: &self.rt }
-                        }
-                    });
-                }
-            }
-            _ => {}
+            });
         }
     }
     quote! {
@@ -333,36 +317,32 @@ fn send_output(sig: &syn::Signature) -> Option<syn::Type> {
     first_arg(first_arg(ty)?).cloned()
 }
 
-/// The generated builders' `send()` signatures: `(builder name, T of its ResponseValue<T>)`.
-fn builder_sends(file: &syn::File) -> Vec<(syn::Ident, syn::Type)> {
+/// The generated builders' impl blocks (module `builder`), with each builder's name.
+fn builder_impls(file: &syn::File) -> Vec<(syn::Ident, &syn::ItemImpl)> {
     let mut out = Vec::new();
     for item in &file.items {
         let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "builder" {
-            continue;
-        }
-        let Some((_, items)) = &m.content else {
+        let (true, Some((_, items))) = (m.ident == "builder", &m.content) else {
             continue;
         };
         for item in items {
-            let syn::Item::Impl(imp) = item else { continue };
-            let syn::Type::Path(tp) = &*imp.self_ty else {
-                continue;
-            };
-            let Some(name) = tp.path.segments.last().map(|s| s.ident.clone()) else {
-                continue;
-            };
-            for it in &imp.items {
-                if let syn::ImplItem::Fn(f) = it
-                    && f.sig.ident == "send"
-                    && let Some(t) = send_output(&f.sig)
-                {
-                    out.push((name.clone(), t));
-                }
+            if let syn::Item::Impl(imp) = item
+                && let syn::Type::Path(tp) = &*imp.self_ty
+                && let Some(last) = tp.path.segments.last()
+            {
+                out.push((last.ident.clone(), imp));
             }
         }
     }
     out
+}
+
+/// `T` of a builder's `send()` (its `ResponseValue<T>`).
+fn send_type(imp: &syn::ItemImpl) -> Option<syn::Type> {
+    imp.items.iter().find_map(|it| match it {
+        syn::ImplItem::Fn(f) if f.sig.ident == "send" => send_output(&f.sig),
+        _ => None,
+    })
 }
 
 /// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (see
@@ -372,7 +352,10 @@ fn raw_sends(file: &syn::File) -> String {
     use quote::quote;
     let mut code =
         String::from("// Generated by build.rs: raw twins of every operation's send().\n");
-    for (name, t) in builder_sends(file) {
+    for (name, t) in builder_impls(file)
+        .into_iter()
+        .filter_map(|(name, imp)| Some((name, send_type(imp)?)))
+    {
         let t = quote!(#t).to_string();
         code.push_str(&format!(
             "impl builder::{name}<'_> {{\n\
