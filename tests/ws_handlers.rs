@@ -27,6 +27,15 @@ async fn wait_for(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// Adds one to its counter when dropped.
+struct DropFlag(Arc<AtomicUsize>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// Counts handlers in flight and remembers the most seen at once.
 #[derive(Default)]
 struct Gauge {
@@ -293,13 +302,17 @@ async fn shutdown_cancels_handlers_that_outlast_the_drain_timeout() {
     let client = peer.client();
     let started = Arc::new(AtomicUsize::new(0));
     let s = started.clone();
+    // Set when the handler's future is dropped: cancelled, since it never finishes by itself.
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let c = cancelled.clone();
     let listener = client
         .websocket()
         .drain_timeout(Duration::from_millis(200))
         .spawn(move |ev| {
-            let s = s.clone();
+            let (s, c) = (s.clone(), c.clone());
             async move {
                 if n_of(&ev).is_some() {
+                    let _guard = DropFlag(c);
                     s.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_secs(600)).await;
                 }
@@ -327,6 +340,10 @@ async fn shutdown_cancels_handlers_that_outlast_the_drain_timeout() {
         "{:?}",
         began.elapsed()
     );
+    wait_for("the handler was cancelled", || {
+        cancelled.load(Ordering::SeqCst) == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
