@@ -20,6 +20,12 @@ pub(crate) struct ResyncHook(
     Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
 );
 
+impl std::fmt::Debug for ResyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResyncHook")
+    }
+}
+
 impl ResyncHook {
     pub(crate) fn new<F, Fut>(f: F) -> ResyncHook
     where

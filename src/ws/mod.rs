@@ -233,12 +233,6 @@ pub struct Websocket {
     drain_timeout: Duration,
 }
 
-impl std::fmt::Debug for dispatch::ResyncHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ResyncHook")
-    }
-}
-
 impl Websocket {
     fn new(client: Client) -> Websocket {
         let o = client.options();
