@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use matterapi::paginate::{PostCursor, paginate};
 use matterapi::{Client, Error, types};
@@ -15,44 +14,24 @@ use support::Connection;
 
 /// More than one page of the server's largest (200).
 const POSTS: usize = 210;
-/// Posts created at once.
-const CONCURRENCY: usize = 20;
 
 fn admin(conn: &Connection) -> Client {
     support::client(conn, &conn.admin.token)
 }
 
-/// Creates `n` posts in `channel_id`, `CONCURRENCY` at a time; gives their ids.
+/// Creates `n` posts in `channel_id`, one after the other, and gives their ids. One at a time so
+/// that no two share a `create_at` millisecond: the server orders its pages by `create_at`, and
+/// with ties an offset page walk may return a post twice (and skip another), whatever the client.
 async fn create_posts(client: &Client, channel_id: &str, n: usize) -> HashSet<String> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let (client, channel_id) = (client.clone(), channel_id.to_owned());
-        let permit = permits.clone().acquire_owned().await.expect("semaphore");
-        tasks.spawn(async move {
-            let post = client
-                .create_post()
-                .body(types::CreatePostBody {
-                    channel_id,
-                    message: format!("paging post {i}"),
-                    file_ids: vec![],
-                    metadata: None,
-                    props: Default::default(),
-                    root_id: None,
-                })
-                .send()
-                .await
-                .map_err(Error::from);
-            drop(permit);
-            post
-        });
-    }
     let mut ids = HashSet::new();
-    while let Some(done) = tasks.join_next().await {
-        let post = done.expect("task").expect("create post");
-        ids.insert(post.id.clone().expect("post id"));
+    let mut times = HashSet::new();
+    for i in 0..n {
+        let post = support::post(client, channel_id, &format!("paging post {i}")).await;
+        times.insert(post.create_at.expect("create_at"));
+        ids.insert(post.id.expect("post id"));
     }
     assert_eq!(ids.len(), n);
+    assert_eq!(times.len(), n, "every post has its own create_at");
     ids
 }
 
