@@ -9,9 +9,7 @@
 //!
 //! A `page`/`per_page` walk is an offset walk: items created or deleted meanwhile shift the pages,
 //! and items that tie on the server's sort key (posts sharing a `create_at` millisecond) may come
-//! in a different order on the next page's query, so an item can come twice or not at all. For a
-//! channel's posts the cursors of [`Client::channel_posts`](crate::Client::channel_posts) are the
-//! safer walk.
+//! in a different order on the next page's query, so an item can come twice or not at all.
 //!
 //! Both end after an error, which is their last item, and both are [`Stream`]s that also have an
 //! inherent `next()` and `try_collect()`, so that no stream library is needed.
