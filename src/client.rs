@@ -54,6 +54,7 @@ impl Client {
                     .max_connections
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             )),
+            token_generation: Arc::new(tokio::sync::watch::channel(0).0),
             options: Arc::new(options),
         };
         let base = inner.options.base_url().to_owned();

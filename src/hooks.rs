@@ -48,6 +48,9 @@ pub struct Inner {
     pub(crate) retry: Arc<crate::retry::RetryCounters>,
     /// One permit per request in flight (`options.max_connections`).
     pub(crate) slots: Arc<tokio::sync::Semaphore>,
+    /// The token's generation, bumped by every change of token (login, relogin, `set_token`,
+    /// logout): websocket listeners watch it to move to a new token at once.
+    pub(crate) token_generation: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Inner {
@@ -73,7 +76,25 @@ impl Inner {
     pub(crate) fn set_token(&self, token: Option<SecretString>) {
         if let Ok(mut t) = self.token.write() {
             *t = token.map(Credential::new);
+            // Bumped under the write lock: a reader of both under the read lock sees them agree.
+            self.token_generation.send_modify(|g| *g = g.wrapping_add(1));
         }
+    }
+
+    /// The current token and its generation, read together.
+    pub(crate) fn token_and_generation(&self) -> (Option<SecretString>, u64) {
+        match self.token.read() {
+            Ok(t) => (
+                t.as_ref().map(|c| c.token.clone()),
+                *self.token_generation.borrow(),
+            ),
+            Err(_) => (None, *self.token_generation.borrow()),
+        }
+    }
+
+    /// Told of every change of token.
+    pub(crate) fn token_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.token_generation.subscribe()
     }
 
     /// Rewrites the generated path's `/api/v4` to the configured `basepath`.

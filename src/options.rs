@@ -275,7 +275,7 @@ fn field_error<E: std::fmt::Display>(
 }
 
 /// A URL with its password masked, for messages and `Debug`.
-fn masked(url: &str) -> String {
+pub(crate) fn masked(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("[redacted]"));

@@ -1,10 +1,14 @@
 //! Reconnect back-off: how long the listener waits before its next connection attempt.
 //!
-//! The official web client's policy, with the first wait taken from
-//! [`Options::ws_reconnect_wait_time`](crate::Options::ws_reconnect_wait_time): the base wait after
-//! each of the first 7 consecutive failures, then `base × failures²`, capped (5 minutes by default),
-//! plus 0–2 s of random jitter so that many clients do not reconnect in step. A connection that
-//! stayed up long enough (60 s by default) resets the count.
+//! The official web client's policy, with the base wait taken from
+//! [`Options::ws_reconnect_wait_time`](crate::Options::ws_reconnect_wait_time) (the Python
+//! library's "waiting time between re-connect attempts"): the base wait after each of the first 7
+//! consecutive failures, then `base × failures²`, capped (5 minutes by default), plus random
+//! jitter of up to the base wait itself (so between one and two base waits), so that many clients
+//! do not reconnect in step. A connection that was accepted and stayed up for a moment (2 s by
+//! default: the guard against a server that accepts and drops at once) resets the count, as the
+//! web client resets it when a connection opens: a link that drops every few seconds waits the
+//! base wait each time, not ever longer.
 //!
 //! [`Backoff`] is a plain value: [`Backoff::delay`] is a pure function of the failure count and a
 //! jitter fraction, so the policy is testable without a clock or a socket.
@@ -22,7 +26,7 @@ use std::time::Duration;
 /// assert_eq!(b.delay(7, 0.0), Duration::from_secs(3));
 /// assert_eq!(b.delay(8, 0.0), Duration::from_secs(3 * 64));
 /// assert_eq!(b.delay(100, 0.0), Duration::from_secs(300)); // capped
-/// assert_eq!(b.delay(1, 0.5), Duration::from_secs(4)); // + half of the 2 s jitter
+/// assert_eq!(b.delay(1, 0.5), Duration::from_millis(4500)); // + half of the 3 s jitter
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
@@ -35,15 +39,15 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// The official web client's policy with `base` as the first wait: 5 min cap, 0–2 s jitter,
-    /// growth after 7 failures, reset after 60 s connected.
+    /// The official web client's policy with `base` as the first wait: 5 min cap, jitter of up to
+    /// `base`, growth after 7 failures, reset by a connection that stayed up 2 s.
     pub fn new(base: Duration) -> Backoff {
         Backoff {
             base,
             cap: Duration::from_secs(300),
-            jitter: Duration::from_secs(2),
+            jitter: base,
             grow_after: 7,
-            stable_after: Duration::from_secs(60),
+            stable_after: Duration::from_secs(2),
             failures: 0,
         }
     }
@@ -54,7 +58,7 @@ impl Backoff {
         self
     }
 
-    /// The most random jitter added to each wait (default 2 s).
+    /// The most random jitter added to each wait (default: the base wait).
     pub fn with_jitter(mut self, jitter: Duration) -> Backoff {
         self.jitter = jitter;
         self
@@ -66,7 +70,8 @@ impl Backoff {
         self
     }
 
-    /// A connection that stayed up this long resets the failure count (default 60 s).
+    /// A connection that stayed up this long resets the failure count (default 2 s: shorter, it
+    /// counts as one more failure, so a server that accepts and drops at once is backed off from).
     pub fn with_stable_after(mut self, stable_after: Duration) -> Backoff {
         self.stable_after = stable_after;
         self
@@ -135,14 +140,22 @@ impl Jitter {
         Jitter(nanos ^ addr.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// The next number in `[0, 1)`.
-    pub(crate) fn next_fraction(&mut self) -> f64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        z ^ (z >> 31)
+    }
+
+    /// The next number in `[0, 1)`.
+    pub(crate) fn next_fraction(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The next 32 random bits (a frame's masking key).
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
     }
 }
 
@@ -166,9 +179,9 @@ mod tests {
             b.next_delay(0.0);
         }
         assert_eq!(b.failures(), 9);
-        b.connection_ended(Duration::from_secs(5));
-        assert_eq!(b.failures(), 9, "a short connection does not reset");
-        b.connection_ended(Duration::from_secs(60));
+        b.connection_ended(Duration::from_millis(500));
+        assert_eq!(b.failures(), 9, "a connection dropped at once does not reset");
+        b.connection_ended(Duration::from_secs(2));
         assert_eq!(b.failures(), 0);
     }
 }

@@ -4,19 +4,20 @@
 //!            first_connect (in connect(): a rejected token is an Err)
 //!                  |
 //!                  v
-//!   +--> open: TCP/proxy/TLS, upgrade with `Authorization: Bearer`, then the handshake:
-//!   |      `ping` action at once; `hello` => new connection (Resync if there was one before);
-//!   |      a replayed event or the ping's OK after a resume request => resumed (no hello awaited);
-//!   |      `not_authenticated` => authentication challenge; a close after it => rejected
+//!   +--> open (handshake.rs): TCP/proxy/TLS, the upgrade with `Authorization: Bearer`, then the
+//!   |      proof of authentication: `hello` => new connection (Resync if there was one before);
+//!   |      a replayed event or the ping's OK after a resume request => resumed (Resync if the token
+//!   |      changed since the last accepted connection); silence => the token is checked over REST
 //!   |            |
 //!   |            v
 //!   |    serve: read every frame (pongs go out while reading), check `seq` (gap => close 4001),
 //!   |      deliver into the bounded queue, send actions, `ping` action every interval (no reply
-//!   |      in time => close 4000); events past a full buffer are left with the server
+//!   |      in time => close 4000); events past a full buffer are left with the server; the
+//!   |      client's token changing (relogin, set_token) ends the connection at once
 //!   |            |
-//!   |            v   lost / gap / dead / revoked (relogin) / overflow (once the consumer caught up)
-//!   +---- backoff wait (Disconnected { reason, retry_in }), resume with
-//!          `connection_id` + `sequence_number` = last seq + 1
+//!   |            v   decide.rs: lost / gap / dead / revoked / token changed / overflow
+//!   +---- resume, fresh connection, relogin, token check or stop; the backoff wait
+//!          (Disconnected { reason, retry_in }); resume with `connection_id` + `sequence_number`
 //! ```
 //!
 //! The task never runs user code: handlers consume the queue in other tasks, so the reader keeps
@@ -24,21 +25,19 @@
 //! consumer fills the queue, then a bounded buffer behind it. Past that the reader goes on reading
 //! but leaves the events with the server (it keeps the last 128 sent per connection): it does not
 //! count them as received, and once the consumer has taken half of the buffer it closes the socket
-//! and resumes from the first event it left, so nothing is lost and memory stays bounded.
+//! and resumes from the first event it left, so nothing is lost and memory stays bounded. Items that
+//! the server cannot replay (events without `seq`, the items of a `hello`) are dropped past the
+//! buffer, counted, and reported with a [`WsItem::Resync`] once the consumer has caught up.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 use reqwest::Url;
-use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::{Instant, Sleep, sleep_until, timeout, timeout_at};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
@@ -46,9 +45,11 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use crate::generated::Client;
 use crate::options::Auth;
 use crate::ws::backoff::{Backoff, Jitter};
+use crate::ws::decide::{self, End, Next, Policy, SessionState};
 use crate::ws::error::{BadFrameKind, WsError};
 use crate::ws::event::{self, Event, EventKind, Frame, Parsed, Reply};
-use crate::ws::transport::{Stream, Transport};
+use crate::ws::handshake::{self, Attempt, Opened, Ws, request_text, send_text};
+use crate::ws::transport::Transport;
 use crate::ws::{DisconnectReason, WsItem};
 
 /// The server closes the connection on client messages larger than this.
@@ -91,31 +92,10 @@ pub(crate) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
-pub(crate) type Ws = WebSocketStream<Stream>;
 
-/// Why a connection attempt failed.
-#[derive(Debug)]
-pub(crate) enum Attempt {
-    /// Try again later.
-    Retry(String),
-    /// The token was not accepted.
-    Rejected,
-    /// Trying again cannot help.
-    Fatal(WsError),
-}
-
-/// A connection that passed the handshake.
-pub(crate) struct Opened {
-    ws: Ws,
-    hello: Option<Box<Event>>,
-    early: VecDeque<Message>,
-    next_action: i64,
-}
-
-/// Why `serve` returned.
-enum End {
-    Lost(DisconnectReason),
-    Revoked,
+/// Why `serve` returned, besides a decision's input.
+enum Served {
+    End(End),
     Shutdown(oneshot::Sender<()>),
     Stop,
 }
@@ -130,6 +110,13 @@ struct Session {
     relogged: bool,
     /// Events past the buffer are being left with the server (the resume point is `next_seq`).
     overflow: bool,
+    /// The token generation of the last accepted connection.
+    accepted_token: Option<u64>,
+    /// Items that could not be replayed and were dropped past the buffer since the last Resync.
+    dropped: u64,
+    /// The next attempt sends the authentication challenge too (the token checked out over REST
+    /// although the server never authenticated the socket: a proxy may strip the header).
+    challenge: bool,
 }
 
 struct Waiter {
@@ -149,6 +136,10 @@ pub(crate) struct Conn {
     since: Instant,
     timer: Pin<Box<Sleep>>,
     timer_at: Instant,
+    /// The generation of the client's token this socket was opened with.
+    token: u64,
+    /// Set when the handshake's own `hello` was unusable: the connection ends at once.
+    end_at_once: Option<End>,
 }
 
 impl Conn {
@@ -183,27 +174,8 @@ pub(crate) struct Driver {
     backoff: Backoff,
     jitter: Jitter,
     status: watch::Sender<Status>,
-}
-
-/// `{"seq":n,"action":"...","data":{...}}`.
-pub(crate) fn request_text(seq: i64, action: &str, data: Option<&serde_json::Value>) -> String {
-    #[derive(serde::Serialize)]
-    struct Request<'a> {
-        seq: i64,
-        action: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        data: Option<&'a serde_json::Value>,
-    }
-    serde_json::to_string(&Request { seq, action, data })
-        .unwrap_or_else(|_| format!("{{\"seq\":{seq},\"action\":\"ping\"}}"))
-}
-
-async fn send_text(ws: &mut Ws, text: String, limit: Duration) -> Result<(), String> {
-    match timeout(limit, ws.send(Message::text(text))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("sending failed: {e}")),
-        Err(_) => Err(format!("sending took more than {limit:?}")),
-    }
+    /// The client's token generation (bumped by every relogin and `set_token`).
+    tokens: watch::Receiver<u64>,
 }
 
 /// Sends a close frame (bounded by `limit`), then drops the socket.
@@ -229,173 +201,18 @@ async fn close_gracefully(mut ws: Ws, limit: Duration) {
     .await;
 }
 
-/// Connects, upgrades and authenticates one socket. `resume` is the connection id and the
-/// sequence number to resume from.
-pub(crate) async fn open(
-    transport: Arc<Transport>,
-    settings: Arc<Settings>,
-    token: Option<SecretString>,
-    resume: Option<(String, i64)>,
-) -> Result<Opened, Attempt> {
-    let token = token.ok_or(Attempt::Fatal(WsError::NoCredentials))?;
-    let mut url = settings.url.clone();
-    if let Some((id, seq)) = &resume {
-        url.query_pairs_mut()
-            .append_pair("connection_id", id)
-            .append_pair("sequence_number", &seq.to_string());
-    }
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| Attempt::Fatal(WsError::Config(format!("websocket URL: {e}"))))?;
-    let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| Attempt::Fatal(WsError::Config("the token is not a valid header".into())))?;
-    auth.set_sensitive(true);
-    request.headers_mut().insert(header::AUTHORIZATION, auth);
-    if let Ok(ua) = HeaderValue::from_str(&settings.user_agent) {
-        request.headers_mut().insert(header::USER_AGENT, ua);
-    }
-    let stream = transport.connect(&url).await.map_err(Attempt::Retry)?;
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(settings.max_message_size))
-        .max_frame_size(Some(settings.max_message_size));
-    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
-    let ws = match timeout(settings.connect_timeout, upgrade).await {
-        Ok(Ok((ws, _response))) => ws,
-        Ok(Err(tungstenite::Error::Http(resp))) if resp.status().as_u16() == 401 => {
-            return Err(Attempt::Rejected);
-        }
-        Ok(Err(e)) => return Err(Attempt::Retry(format!("websocket upgrade: {e}"))),
-        Err(_) => {
-            return Err(Attempt::Retry(format!(
-                "the websocket upgrade took more than {:?}",
-                settings.connect_timeout
-            )));
-        }
-    };
-    handshake(ws, &token, resume.is_some(), &settings).await
-}
-
-/// Proves the socket is authenticated (see the module docs).
-async fn handshake(
-    mut ws: Ws,
-    token: &SecretString,
-    resume: bool,
-    s: &Settings,
-) -> Result<Opened, Attempt> {
-    send_text(&mut ws, request_text(1, "ping", None), s.write_timeout)
-        .await
-        .map_err(Attempt::Retry)?;
-    let mut next_action = 2;
-    let mut challenge: Option<i64> = None;
-    let mut early = VecDeque::new();
-    let deadline = Instant::now() + s.hello_timeout;
-    let fail = |challenge: Option<i64>, reason: String| {
-        if challenge.is_some() {
-            Attempt::Rejected
-        } else {
-            Attempt::Retry(reason)
-        }
-    };
-    loop {
-        let msg = match timeout_at(deadline, ws.next()).await {
-            Err(_) => {
-                return Err(fail(
-                    challenge,
-                    format!("no hello within {:?}", s.hello_timeout),
-                ));
-            }
-            Ok(None) => return Err(fail(challenge, "closed during the handshake".into())),
-            Ok(Some(Err(e))) => return Err(fail(challenge, format!("handshake: {e}"))),
-            Ok(Some(Ok(m))) => m,
-        };
-        let text = match msg {
-            Message::Text(t) => t,
-            Message::Close(frame) => {
-                let why = frame
-                    .map(|f| format!("closed during the handshake ({} {})", f.code, f.reason))
-                    .unwrap_or_else(|| "closed during the handshake".into());
-                return Err(fail(challenge, why));
-            }
-            Message::Binary(_) => {
-                early.push_back(msg);
-                continue;
-            }
-            _ => continue,
-        };
-        match event::parse(text.clone()) {
-            Parsed::Frame(Frame::Event(ev)) if matches!(ev.kind, EventKind::Hello(_)) => {
-                return Ok(Opened {
-                    ws,
-                    hello: Some(Box::new(ev)),
-                    early,
-                    next_action,
-                });
-            }
-            Parsed::Frame(Frame::Event(_)) | Parsed::BadEvent { .. } => {
-                early.push_back(Message::Text(text));
-                // Events flow only on an authenticated socket: a replayed event proves the resume.
-                if resume && challenge.is_none() {
-                    return Ok(Opened {
-                        ws,
-                        hello: None,
-                        early,
-                        next_action,
-                    });
-                }
-            }
-            Parsed::Frame(Frame::Reply(r)) if r.seq_reply == 1 => {
-                if r.is_ok() {
-                    // Authenticated. After a resume request no hello comes when the resume worked;
-                    // if it did not, the hello arrives later and is handled as a new connection.
-                    if resume && challenge.is_none() {
-                        return Ok(Opened {
-                            ws,
-                            hello: None,
-                            early,
-                            next_action,
-                        });
-                    }
-                } else if r.is_not_authenticated() {
-                    if challenge.is_none() {
-                        // Header auth did not work (a proxy may have dropped the header): the
-                        // authentication challenge is the fallback.
-                        let data = serde_json::json!({ "token": token.expose_secret() });
-                        let seq = next_action;
-                        next_action += 1;
-                        send_text(
-                            &mut ws,
-                            request_text(seq, "authentication_challenge", Some(&data)),
-                            s.write_timeout,
-                        )
-                        .await
-                        .map_err(Attempt::Retry)?;
-                        challenge = Some(seq);
-                    }
-                } else {
-                    let why = r
-                        .error
-                        .map(|e| format!("{} ({})", e.message, e.id))
-                        .unwrap_or_else(|| r.status.clone());
-                    return Err(Attempt::Retry(format!("the ping action failed: {why}")));
-                }
-            }
-            Parsed::Frame(Frame::Reply(r)) if Some(r.seq_reply) == challenge => {
-                if !r.is_ok() {
-                    return Err(Attempt::Rejected);
-                }
-                // Accepted: the hello follows.
-            }
-            Parsed::Frame(Frame::Reply(_)) => {}
-            Parsed::Bad(_) => early.push_back(Message::Text(text)),
-        }
-        if early.len() > 1024 {
-            return Err(Attempt::Retry("too many frames before the hello".into()));
-        }
+/// How a failed attempt ends, as `decide` reads it.
+fn attempt_end(attempt: Attempt) -> End {
+    match attempt {
+        Attempt::Retry(detail) => End::AttemptFailed(detail),
+        Attempt::Silent(detail) => End::Silent(detail),
+        Attempt::Rejected => End::Rejected,
+        Attempt::Fatal(e) => End::Fatal(e),
     }
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         client: Client,
         settings: Arc<Settings>,
@@ -405,6 +222,7 @@ impl Driver {
         status: watch::Sender<Status>,
         backoff: Backoff,
     ) -> Driver {
+        let tokens = progenitor_client::ClientInfo::inner(&client).token_changes();
         Driver {
             client,
             settings,
@@ -418,113 +236,174 @@ impl Driver {
             backoff,
             jitter: Jitter::from_entropy(),
             status,
+            tokens,
         }
     }
 
-    /// The first connection, made before `connect()` returns: a rejected token is an error here,
-    /// not an endless retry. With login credentials and `relogin`, one new login is tried first.
-    pub(crate) async fn first_connect(&mut self) -> Result<Opened, WsError> {
-        let has_login = matches!(self.client.options().auth, Some(Auth::Login { .. }));
+    fn can_login(&self) -> bool {
+        matches!(self.client.options().auth, Some(Auth::Login { .. }))
+    }
+
+    /// The session as `decide` sees it, for a connection or attempt made with token generation
+    /// `used`.
+    fn session_state(&self, used: u64) -> SessionState {
+        SessionState {
+            token_changed: *self.tokens.borrow() != used,
+            relogged: self.session.relogged,
+            can_login: self.can_login(),
+        }
+    }
+
+    fn decide(&mut self, end: End, used: u64) -> Next {
+        let session = self.session_state(used);
+        let policy = Policy {
+            relogin: self.settings.relogin,
+        };
+        let jitter = self.jitter.next_fraction();
+        decide::decide(end, &session, &policy, &mut self.backoff, jitter)
+    }
+
+    /// One connection attempt with the client's current token (a future that does not borrow the
+    /// driver, so that it can run while the driver serves its consumer), and the token generation
+    /// it uses.
+    fn attempt(
+        &mut self,
+        resume: Option<(String, i64)>,
+    ) -> (impl Future<Output = Result<Opened, Attempt>> + use<>, u64) {
+        let (token, generation) = progenitor_client::ClientInfo::inner(&self.client).token_and_generation();
+        let challenge = std::mem::take(&mut self.session.challenge);
+        let opened = handshake::open(
+            self.transport.clone(),
+            self.settings.clone(),
+            token,
+            resume,
+            challenge,
+        );
+        (opened, generation)
+    }
+
+    /// After a silent handshake: the token checked over REST (`GET /users/me`). A 401 means it was
+    /// refused; a success means the server is up and the token good (the next attempt also sends
+    /// the authentication challenge, in case a proxy strips the upgrade's header); a change of
+    /// token meanwhile (the REST call may itself log in again) moves on to the new token.
+    async fn verify(&mut self, used: u64, detail: String) -> End {
+        tracing::info!(target: "matterapi::ws", %detail, "the server did not authenticate the socket: checking the token");
+        let checked = self.client.get_user().user_id("me").send().await;
+        if *self.tokens.borrow() != used {
+            return End::TokenChanged;
+        }
+        match checked {
+            Ok(_) => {
+                self.session.challenge = true;
+                End::AttemptFailed(format!(
+                    "{detail}, although the token is valid: trying the authentication challenge next"
+                ))
+            }
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(401) => End::Rejected,
+            Err(e) => End::AttemptFailed(format!("{detail}; the token could not be checked: {e}")),
+        }
+    }
+
+    /// Logs in again for the listener (once per accepted connection).
+    async fn relogin(&mut self) -> Result<(), WsError> {
+        tracing::info!(target: "matterapi::ws", "session revoked or token refused: logging in again");
+        self.client.relogin().await.map_err(WsError::Login)?;
+        self.session.relogged = true;
+        Ok(())
+    }
+
+    /// The first connection, made before `connect()` returns: a refused token is an error here,
+    /// not an endless retry. With login credentials and `relogin`, one new login is tried.
+    pub(crate) async fn first_connect(&mut self) -> Result<(Opened, u64), WsError> {
         if self.client.token().is_none() {
-            if !has_login {
+            if !self.can_login() {
                 return Err(WsError::NoCredentials);
             }
             self.client.login().await.map_err(WsError::Login)?;
         }
-        let mut relogged = false;
-        loop {
-            let attempt = open(
-                self.transport.clone(),
-                self.settings.clone(),
-                self.client.token(),
-                None,
-            )
-            .await;
-            match attempt {
-                Ok(opened) => return Ok(opened),
-                Err(Attempt::Retry(detail)) => {
-                    return Err(WsError::Connect {
-                        url: self.settings.url.to_string(),
-                        detail,
-                    });
-                }
-                Err(Attempt::Rejected) if self.settings.relogin && has_login && !relogged => {
-                    tracing::info!(target: "matterapi::ws", "token rejected: logging in again");
-                    self.client.relogin().await.map_err(WsError::Login)?;
-                    relogged = true;
-                }
-                Err(Attempt::Rejected) => return Err(WsError::AuthRejected),
-                Err(Attempt::Fatal(e)) => return Err(e),
+        let connect_error = |settings: &Settings, detail: String| WsError::Connect {
+            url: crate::options::masked(settings.url.as_str()),
+            detail,
+        };
+        // Each turn either connects, ends, or changes something (a relogin, a new token, the
+        // challenge on): a handful of turns is all it can take.
+        for _ in 0..6 {
+            let (attempt, used) = self.attempt(None);
+            let result = attempt.await;
+            let mut end = match result {
+                Ok(opened) => return Ok((opened, used)),
+                Err(Attempt::Retry(detail)) => return Err(connect_error(&self.settings, detail)),
+                Err(a) => attempt_end(a),
+            };
+            if let End::Silent(detail) = &end
+                && !self.session_state(used).token_changed
+            {
+                end = self.verify(used, detail.clone()).await;
+            }
+            match end {
+                // The token is fine and the challenge comes next: try again at once.
+                End::AttemptFailed(_) if self.session.challenge => {}
+                End::AttemptFailed(detail) => return Err(connect_error(&self.settings, detail)),
+                end => match self.decide(end, used) {
+                    Next::Relogin => self.relogin().await?,
+                    Next::Stop(e) => return Err(e),
+                    // A new token: go round again at once.
+                    Next::Resume { .. } | Next::Fresh { .. } | Next::Verify => {}
+                },
             }
         }
+        Err(connect_error(
+            &self.settings,
+            "the server never authenticated the socket".into(),
+        ))
     }
 
     /// Runs the listener until shutdown, a terminal error, or until handle and stream are dropped.
     pub(crate) async fn run(mut self, mut conn: Conn) {
         loop {
-            let end = self.serve(&mut conn).await;
+            let served = self.serve(&mut conn).await;
             let uptime = conn.since.elapsed();
+            let used = conn.token;
             conn.fail_waiters("the connection was lost");
             self.status.send_modify(|s| s.connected = false);
             let ws = conn.ws;
-            let reason = match end {
-                End::Stop => {
+            let end = match served {
+                Served::Stop => {
                     close_gracefully(ws, self.settings.close_timeout).await;
                     self.status.send_modify(|s| s.stopped = true);
                     return;
                 }
-                End::Shutdown(done) => {
+                Served::Shutdown(done) => {
                     close_gracefully(ws, self.settings.close_timeout).await;
                     let _ = done.send(());
                     self.finish(None).await;
                     return;
                 }
-                End::Revoked => {
-                    drop(ws);
-                    match self.renew_session().await {
-                        Ok(()) => DisconnectReason::SessionRenewed,
-                        Err(e) => {
-                            self.finish(Some(e)).await;
-                            return;
-                        }
-                    }
-                }
-                End::Lost(reason) => {
-                    let quick = self.settings.close_timeout.min(Duration::from_secs(1));
-                    match &reason {
-                        DisconnectReason::SequenceGap { .. } => {
-                            close_with(ws, 4001, "sequence gap", quick).await
-                        }
-                        DisconnectReason::PingTimeout => {
-                            close_with(ws, 4000, "no ping reply", quick).await
-                        }
-                        DisconnectReason::Overflow => {
-                            close_with(ws, 4001, "resuming after overflow", quick).await
-                        }
-                        _ => drop(ws),
-                    }
-                    reason
-                }
+                Served::End(end) => end,
             };
+            let quick = self.settings.close_timeout.min(Duration::from_secs(1));
+            match &end {
+                End::Lost(DisconnectReason::SequenceGap { .. }) => {
+                    close_with(ws, 4001, "sequence gap", quick).await
+                }
+                End::Lost(DisconnectReason::PingTimeout) => {
+                    close_with(ws, 4000, "no ping reply", quick).await
+                }
+                End::Lost(DisconnectReason::Overflow) => {
+                    close_with(ws, 4001, "resuming after overflow", quick).await
+                }
+                End::TokenChanged => close_with(ws, 1000, "new token", quick).await,
+                _ => drop(ws),
+            }
             self.backoff.connection_ended(uptime);
-            match self.reconnect(reason).await {
+            match self.reconnect(end, used).await {
                 Some(next) => conn = next,
                 None => return,
             }
         }
     }
 
-    /// A revoked session: log in again when allowed (once per accepted connection).
-    async fn renew_session(&mut self) -> Result<(), WsError> {
-        if !self.settings.relogin || self.session.relogged {
-            return Err(WsError::SessionRevoked);
-        }
-        tracing::info!(target: "matterapi::ws", "session revoked: logging in again");
-        self.client.relogin().await.map_err(WsError::Login)?;
-        self.session.relogged = true;
-        Ok(())
-    }
-
+    /// A frame delivered to the consumer, or kept while it is behind.
     fn push(&mut self, item: WsItem) {
         if self.consumer_gone {
             return;
@@ -538,6 +417,21 @@ impl Driver {
         } else {
             self.pending.push_back(item);
         }
+    }
+
+    /// An item the server cannot replay (an event without `seq`, a `hello`'s items): past a full
+    /// buffer it is dropped and counted, the listener leaves the numbered events with the server
+    /// as on an overflow, and a [`WsItem::Resync`] tells the consumer once it has caught up.
+    fn push_unreplayable(&mut self, item: WsItem) {
+        if !self.consumer_gone && self.pending.len() >= self.settings.buffer {
+            if self.session.dropped == 0 {
+                tracing::warn!(target: "matterapi::ws", "consumer behind: dropping items the server cannot replay (a Resync follows)");
+            }
+            self.session.dropped = self.session.dropped.saturating_add(1);
+            self.session.overflow = true;
+            return;
+        }
+        self.push(item);
     }
 
     /// A bad frame's item: dropped (it was logged) when the buffer is full, so that a server
@@ -583,14 +477,19 @@ impl Driver {
         }
     }
 
-    /// Turns a handshake's result into a live connection and announces it (the handle sees it
-    /// connected from then on).
-    pub(crate) fn start(&mut self, opened: Opened) -> Conn {
+    /// Turns a handshake's result (made with token generation `token`) into a live connection and
+    /// announces it (the handle sees it connected from then on). A resumed connection whose token
+    /// differs from the last accepted one's is followed by a [`WsItem::Resync`]: while a session is
+    /// revoked the server drops its events without numbering them, so a resume cannot show that
+    /// loss.
+    pub(crate) fn start(&mut self, opened: Opened, token: u64) -> Conn {
         let now = Instant::now();
         let first_ping = now + self.settings.ping_interval;
+        let token_changed = self.session.accepted_token.is_some_and(|t| t != token);
+        self.session.accepted_token = Some(token);
         self.session.relogged = false;
         self.session.overflow = false;
-        let conn = Conn {
+        let mut conn = Conn {
             ws: opened.ws,
             early: opened.early,
             next_action: opened.next_action,
@@ -600,50 +499,78 @@ impl Driver {
             since: now,
             timer: Box::pin(sleep_until(first_ping)),
             timer_at: first_ping,
+            token,
+            end_at_once: None,
         };
+        let mut resync = std::mem::take(&mut self.session.dropped) > 0;
         match opened.hello {
-            Some(hello) => self.on_hello(*hello),
+            Some(hello) => {
+                // A new connection after an earlier one says Resync itself.
+                resync &= self.session.connection_id.is_none();
+                conn.end_at_once = self.on_hello(*hello);
+            }
             None => {
                 let id = self.session.connection_id.clone().unwrap_or_default();
-                tracing::debug!(target: "matterapi::ws", connection_id = %id, "resumed");
+                tracing::debug!(target: "matterapi::ws", connection_id = %id, token_changed, "resumed");
                 self.status.send_modify(|s| s.connected = true);
                 self.push(WsItem::Connected {
                     connection_id: id,
                     resumed: true,
                 });
+                resync |= token_changed;
             }
+        }
+        if resync {
+            tracing::warn!(target: "matterapi::ws", "events may have been missed (the session changed, or items were dropped): Resync");
+            self.push(WsItem::Resync);
         }
         conn
     }
 
-    /// A `hello`: a new connection (after a failed resume, events may have been lost).
-    fn on_hello(&mut self, hello: Event) {
+    /// A `hello`: a new connection (after a failed resume, events may have been lost). A `hello`
+    /// whose `seq` leaves no room for the next one ends the connection for a fresh one.
+    fn on_hello(&mut self, hello: Event) -> Option<End> {
         let EventKind::Hello(h) = &hello.kind else {
-            return;
+            return None;
+        };
+        let Some(next_seq) = hello.seq.unwrap_or(0).checked_add(1) else {
+            self.push_bad(WsError::bad_frame(
+                BadFrameKind::UnexpectedShape,
+                "the hello's seq leaves no room for another event",
+                bytes::Bytes::from(hello.raw().to_owned()),
+            ));
+            self.session.connection_id = None;
+            return Some(End::Lost(DisconnectReason::BadNumbers(
+                "the hello's seq is out of range".into(),
+            )));
         };
         let id = h.connection_id.clone();
         let resync = self.session.connection_id.is_some();
         tracing::debug!(target: "matterapi::ws", connection_id = %id, resync, "hello");
         self.session.connection_id = Some(id.clone());
-        self.session.next_seq = hello.seq.unwrap_or(0) + 1;
+        self.session.next_seq = next_seq;
         self.status.send_modify(|s| {
             s.connection_id = Some(id.clone());
             s.connected = true;
         });
-        self.push(WsItem::Connected {
+        self.push_unreplayable(WsItem::Connected {
             connection_id: id,
             resumed: false,
         });
         if resync {
-            self.push(WsItem::Resync);
+            self.push_unreplayable(WsItem::Resync);
         }
-        self.push(WsItem::Event(hello));
+        self.push_unreplayable(WsItem::Event(hello));
+        None
     }
 
-    async fn serve(&mut self, conn: &mut Conn) -> End {
+    async fn serve(&mut self, conn: &mut Conn) -> Served {
+        if let Some(end) = conn.end_at_once.take() {
+            return Served::End(end);
+        }
         while let Some(msg) = conn.early.pop_front() {
             if let Some(end) = self.on_message(conn, Some(Ok(msg))) {
-                return end;
+                return Served::End(end);
             }
         }
         loop {
@@ -651,10 +578,13 @@ impl Driver {
                 self.consumer_gone();
             }
             if self.consumer_gone && !self.commands_open {
-                return End::Stop;
+                return Served::Stop;
             }
             if self.session.overflow && self.pending.len() <= self.settings.buffer / 2 {
-                return End::Lost(DisconnectReason::Overflow);
+                return Served::End(End::Lost(DisconnectReason::Overflow));
+            }
+            if *self.tokens.borrow() != conn.token {
+                return Served::End(End::TokenChanged);
             }
             if !self.pending.is_empty() && !self.consumer_gone {
                 // The queue is full: let the consumer run (it may share this thread) before
@@ -674,17 +604,20 @@ impl Driver {
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
                 cmd = self.commands.recv(), if self.commands_open => Wake::Command(cmd),
+                changed = self.tokens.changed() => Wake::Token(changed.is_ok()),
                 _ = conn.timer.as_mut() => Wake::Timer,
                 msg = conn.ws.next() => Wake::Message(msg),
             };
-            let end = match wake {
+            let served = match wake {
                 Wake::Delivered => None,
                 Wake::ConsumerGone => {
                     self.consumer_gone();
                     None
                 }
+                // Checked at the top of the loop.
+                Wake::Token(_) => None,
                 Wake::Command(cmd) => self.on_command(conn, cmd).await,
-                Wake::Timer => self.on_timer(conn).await,
+                Wake::Timer => self.on_timer(conn).await.map(Served::End),
                 Wake::Message(msg) => {
                     let mut end = self.on_message(conn, msg);
                     // Frames already received are handled in a row, without a trip through the
@@ -697,11 +630,11 @@ impl Driver {
                         }
                         batch -= 1;
                     }
-                    end
+                    end.map(Served::End)
                 }
             };
-            if let Some(end) = end {
-                return end;
+            if let Some(served) = served {
+                return served;
             }
         }
     }
@@ -777,8 +710,7 @@ impl Driver {
 
     fn on_event(&mut self, ev: Event) -> Option<End> {
         if matches!(ev.kind, EventKind::Hello(_)) {
-            self.on_hello(ev);
-            return None;
+            return self.on_hello(ev);
         }
         let seq = ev.seq;
         self.on_numbered(seq, WsItem::Event(ev))
@@ -796,7 +728,13 @@ impl Driver {
                         self.session.overflow = true;
                     }
                 } else {
-                    self.session.next_seq += 1;
+                    let Some(next) = seq.checked_add(1) else {
+                        self.session.connection_id = None;
+                        return Some(End::Lost(DisconnectReason::BadNumbers(
+                            "an event's seq is out of range".into(),
+                        )));
+                    };
+                    self.session.next_seq = next;
                     self.push(item);
                 }
             }
@@ -811,10 +749,11 @@ impl Driver {
                     received: seq,
                 }));
             }
-            None => self.push(item),
+            None => self.push_unreplayable(item),
         }
         None
     }
+
     fn on_reply(&mut self, conn: &mut Conn, reply: Reply) -> Option<End> {
         let revoked = reply.is_not_authenticated();
         if conn.ping.is_some_and(|(seq, _)| seq == reply.seq_reply) {
@@ -840,7 +779,7 @@ impl Driver {
         None
     }
 
-    async fn on_command(&mut self, conn: &mut Conn, cmd: Option<Command>) -> Option<End> {
+    async fn on_command(&mut self, conn: &mut Conn, cmd: Option<Command>) -> Option<Served> {
         match cmd {
             None => {
                 self.commands_open = false;
@@ -877,12 +816,12 @@ impl Driver {
                             action,
                             reason: e.clone(),
                         }));
-                        Some(End::Lost(DisconnectReason::Network(e)))
+                        Some(Served::End(End::Lost(DisconnectReason::Network(e))))
                     }
                 }
             }
-            Some(Command::Disconnect) => Some(End::Lost(DisconnectReason::Requested)),
-            Some(Command::Shutdown(done)) => Some(End::Shutdown(done)),
+            Some(Command::Disconnect) => Some(Served::End(End::Lost(DisconnectReason::Requested))),
+            Some(Command::Shutdown(done)) => Some(Served::Shutdown(done)),
         }
     }
 
@@ -915,65 +854,75 @@ impl Driver {
         None
     }
 
-    /// Waits (backoff), reconnects, resumes; `None` when the listener ends meanwhile.
-    async fn reconnect(&mut self, mut reason: DisconnectReason) -> Option<Conn> {
+    /// Carries out what `decide` makes of `end` (of a connection or attempt made with token
+    /// generation `used`) until a connection is up again; `None` when the listener ends meanwhile.
+    async fn reconnect(&mut self, mut end: End, mut used: u64) -> Option<Conn> {
         loop {
-            let delay = match reason {
-                // Not failures: resume at once.
-                DisconnectReason::SessionRenewed | DisconnectReason::Overflow => Duration::ZERO,
-                _ => self.backoff.next_delay(self.jitter.next_fraction()),
-            };
-            tracing::info!(target: "matterapi::ws", %reason, ?delay, "websocket disconnected");
-            self.push(WsItem::Disconnected {
-                reason: reason.clone(),
-                retry_in: delay,
-            });
-            // The reconnect wait: at least `delay` (a `disconnect` command cuts it short), and
-            // until the consumer has taken half of the buffer.
-            self.busy(tokio::time::sleep(delay), true, Some(())).await?;
-            let resume = self
-                .session
-                .connection_id
-                .clone()
-                .map(|id| (id, self.session.next_seq));
-            let attempt = open(
-                self.transport.clone(),
-                self.settings.clone(),
-                self.client.token(),
-                resume,
-            );
-            let result = self.busy(attempt, false, None).await?;
-            match result {
-                Ok(opened) => return Some(self.start(opened)),
-                Err(Attempt::Retry(detail)) => reason = DisconnectReason::ConnectFailed(detail),
-                Err(Attempt::Rejected) => match self.renew_session().await {
-                    Ok(()) => reason = DisconnectReason::SessionRenewed,
-                    Err(WsError::SessionRevoked) => {
-                        self.finish(Some(WsError::AuthRejected)).await;
-                        return None;
-                    }
+            let (delay, reason) = match self.decide(end, used) {
+                Next::Resume { delay, reason } => (delay, reason),
+                Next::Fresh { delay, reason } => {
+                    self.session.connection_id = None;
+                    (delay, reason)
+                }
+                Next::Verify => {
+                    let detail = "the server did not authenticate the socket".to_owned();
+                    end = self.verify(used, detail).await;
+                    continue;
+                }
+                Next::Relogin => match self.relogin().await {
+                    Ok(()) => (Duration::ZERO, DisconnectReason::SessionRenewed),
                     Err(e) => {
                         self.finish(Some(e)).await;
                         return None;
                     }
                 },
-                Err(Attempt::Fatal(e)) => {
+                Next::Stop(e) => {
                     self.finish(Some(e)).await;
                     return None;
                 }
+            };
+            tracing::info!(target: "matterapi::ws", %reason, ?delay, "websocket disconnected");
+            self.push(WsItem::Disconnected {
+                reason,
+                retry_in: delay,
+            });
+            // The reconnect wait: at least `delay` (a `disconnect` command or a new token cuts it
+            // short), and until the consumer has taken half of the buffer.
+            self.wait(delay).await?;
+            let resume = self
+                .session
+                .connection_id
+                .clone()
+                .map(|id| (id, self.session.next_seq));
+            let (attempt, token) = self.attempt(resume);
+            let result = self.serving(attempt).await?;
+            used = token;
+            match result {
+                Ok(opened) => return Some(self.start(opened, token)),
+                Err(a) => end = attempt_end(a),
             }
         }
     }
 
-    /// [`Driver::while_busy`]; `None` once the listener has ended meanwhile (stopped, or shut
-    /// down: the shutdown is completed here).
-    async fn busy<T>(
-        &mut self,
-        work: impl Future<Output = T>,
-        drain: bool,
-        skip: Option<T>,
-    ) -> Option<T> {
-        match self.while_busy(work, drain, skip).await {
+    /// The reconnect wait: at least `delay`, cut short by a `disconnect` command or a new token,
+    /// and until the consumer has taken half of the buffer; `None` once the listener has ended.
+    async fn wait(&mut self, delay: Duration) -> Option<()> {
+        let slept = self.while_busy(tokio::time::sleep(delay), true).await;
+        self.ended(slept).await.map(|_| ())
+    }
+
+    /// A connection attempt, while serving the consumer and the commands; `None` once the
+    /// listener has ended.
+    async fn serving<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        let done = self.while_busy(work, false).await;
+        // Not skippable: `Done` always holds the work's output.
+        self.ended(done).await.flatten()
+    }
+
+    /// What `while_busy` ended with; `None` once the listener has ended (stopped, or shut down:
+    /// the shutdown is completed here).
+    async fn ended<T>(&mut self, busy: Busy<T>) -> Option<Option<T>> {
+        match busy {
             Busy::Done(out) => Some(out),
             Busy::Stop => {
                 self.status.send_modify(|s| s.stopped = true);
@@ -988,20 +937,14 @@ impl Driver {
     }
 
     /// Runs `work` (a connection attempt, or the reconnect wait) while delivering pending items
-    /// and answering commands. With `drain` it ends only once the consumer has also taken half of
-    /// the buffer. `skip` is what a `disconnect` command ends the work with (`None`: the command
-    /// changes nothing).
-    async fn while_busy<T>(
-        &mut self,
-        work: impl Future<Output = T>,
-        drain: bool,
-        mut skip: Option<T>,
-    ) -> Busy<T> {
+    /// and answering commands. A `skippable` work (the wait) ends at a `disconnect` command or a
+    /// new token (`Done(None)`), and only once the consumer has also taken half of the buffer.
+    async fn while_busy<T>(&mut self, work: impl Future<Output = T>, skippable: bool) -> Busy<T> {
         tokio::pin!(work);
-        let mut out = None;
+        let mut out: Option<Option<T>> = None;
         loop {
             if let Some(done) = out.take() {
-                if !drain || self.pending.len() <= self.settings.buffer / 2 {
+                if !skippable || self.pending.len() <= self.settings.buffer / 2 {
                     return Busy::Done(done);
                 }
                 out = Some(done);
@@ -1017,7 +960,7 @@ impl Driver {
             let wake = tokio::select! {
                 biased;
                 done = &mut work, if working => {
-                    out = Some(done);
+                    out = Some(Some(done));
                     continue;
                 }
                 permit = self.items.reserve(), if deliver => hand_over(&mut self.pending, permit),
@@ -1025,6 +968,7 @@ impl Driver {
                 // noticed at the next item (this future is costly to make for every event).
                 _ = self.items.closed(), if !deliver && !self.consumer_gone && !self.commands_open => Wake::ConsumerGone,
                 cmd = self.commands.recv(), if self.commands_open => Wake::Command(cmd),
+                changed = self.tokens.changed(), if working && skippable => Wake::Token(changed.is_ok()),
                 else => {
                     return match out.take() {
                         Some(done) => Busy::Done(done),
@@ -1032,22 +976,29 @@ impl Driver {
                     };
                 }
             };
-            match wake {
-                Wake::ConsumerGone => self.consumer_gone(),
-                Wake::Command(None) => self.commands_open = false,
+            let skip = match wake {
+                Wake::ConsumerGone => {
+                    self.consumer_gone();
+                    false
+                }
+                Wake::Command(None) => {
+                    self.commands_open = false;
+                    false
+                }
                 Wake::Command(Some(Command::Shutdown(done))) => return Busy::Shutdown(done),
                 Wake::Command(Some(Command::Action { action, reply, .. })) => {
                     let _ = reply.send(Err(WsError::NotConnected {
                         action,
                         reason: "reconnecting".into(),
                     }));
+                    false
                 }
-                Wake::Command(Some(Command::Disconnect)) => {
-                    if working && let Some(skipped) = skip.take() {
-                        out = Some(skipped);
-                    }
-                }
-                Wake::Delivered | Wake::Timer | Wake::Message(_) => {}
+                Wake::Command(Some(Command::Disconnect)) => true,
+                Wake::Token(changed) => changed,
+                Wake::Delivered | Wake::Timer | Wake::Message(_) => false,
+            };
+            if skip && skippable && working {
+                out = Some(None);
             }
         }
     }
@@ -1075,13 +1026,16 @@ enum Wake {
     Delivered,
     ConsumerGone,
     Command(Option<Command>),
+    /// The client's token changed (`false`: the client is gone).
+    Token(bool),
     Timer,
     Message(Option<Result<Message, tungstenite::Error>>),
 }
 
 /// What `while_busy` ended with.
 enum Busy<T> {
-    Done(T),
+    /// The work's output; `None` when it was skipped.
+    Done(Option<T>),
     Stop,
     Shutdown(oneshot::Sender<()>),
 }

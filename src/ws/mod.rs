@@ -54,9 +54,11 @@
 
 mod backoff;
 mod conn;
+mod decide;
 mod dispatch;
 mod error;
 mod event;
+mod handshake;
 mod transport;
 
 use std::pin::Pin;
@@ -87,15 +89,20 @@ use transport::Transport;
 #[allow(clippy::large_enum_variant)] // events are the common case: no allocation for them
 pub enum WsItem {
     /// A connection is up: a new one (after its `hello`) or a resumed one (`resumed`: the server
-    /// replays what was missed, nothing was lost).
+    /// replays what it sent meanwhile). When events may still have been missed, a
+    /// [`WsItem::Resync`] follows at once: a new connection after an earlier one, a resume with
+    /// another token than the last connection's (the server sends nothing, and numbers nothing,
+    /// for a connection whose session is revoked), items dropped past the buffer.
     Connected {
         /// The connection's id.
         connection_id: String,
         /// Whether the previous connection was resumed.
         resumed: bool,
     },
-    /// The server started a new connection instead of resuming the previous one (it was
-    /// forgotten, or too far behind): events may have been lost. Refetch what matters over REST.
+    /// Events may have been lost: the server started a new connection instead of resuming the
+    /// previous one (it was forgotten, or too far behind), the connection resumed with a new token
+    /// after the old session was revoked, or items the server cannot replay were dropped while the
+    /// consumer was behind. Refetch what matters over REST.
     Resync,
     /// The connection was lost; the next attempt comes after `retry_in`.
     Disconnected {
@@ -133,8 +140,15 @@ pub enum DisconnectReason {
         /// The `seq` received.
         received: i64,
     },
-    /// The session was revoked or expired; the listener logged in again.
+    /// The session was revoked or expired, or the token refused; the listener logged in again.
     SessionRenewed,
+    /// The client's token changed (a relogin after a REST call's 401, [`Client::set_token`]): the
+    /// listener reconnects with the new one at once, and says [`WsItem::Resync`] once connected
+    /// (events sent while the old session was invalid are lost without a gap in `seq`).
+    TokenChanged,
+    /// The server sent a number the listener cannot go on from (an event or `hello` `seq` at the
+    /// end of its range): a new connection is started.
+    BadNumbers(String),
     /// The consumer fell behind by more than the buffer: the events past it were left with the
     /// server, and the listener resumed from the first of them once the consumer caught up.
     Overflow,
@@ -159,6 +173,8 @@ impl std::fmt::Display for DisconnectReason {
                 write!(f, "sequence gap (expected {expected}, received {received})")
             }
             DisconnectReason::SessionRenewed => f.write_str("session revoked; logged in again"),
+            DisconnectReason::TokenChanged => f.write_str("the client's token changed"),
+            DisconnectReason::BadNumbers(e) => write!(f, "cannot go on from the server's numbers: {e}"),
             DisconnectReason::Overflow => f.write_str("resuming after the consumer fell behind"),
             DisconnectReason::ConnectFailed(e) => write!(f, "connection attempt failed: {e}"),
             DisconnectReason::Requested => f.write_str("disconnect requested"),
@@ -371,8 +387,12 @@ impl Websocket {
     fn settings(&self) -> Result<Settings, WsError> {
         let o = self.client.options();
         let raw_url = o.websocket_url();
-        let url = reqwest::Url::parse(&raw_url)
-            .map_err(|e| WsError::Config(format!("websocket URL `{raw_url}`: {e}")))?;
+        let url = reqwest::Url::parse(&raw_url).map_err(|e| {
+            WsError::Config(format!(
+                "websocket URL `{}`: {e}",
+                crate::options::masked(&raw_url)
+            ))
+        })?;
         for (name, d) in [
             ("ping_interval", self.ping_interval),
             ("ping_timeout", self.ping_timeout),
@@ -425,8 +445,8 @@ impl Websocket {
             status_tx,
             self.backoff.clone(),
         );
-        let opened = driver.first_connect().await?;
-        let conn = driver.start(opened);
+        let (opened, token) = driver.first_connect().await?;
+        let conn = driver.start(opened, token);
         tokio::spawn(driver.run(conn));
         let handle = WsHandle {
             commands: commands_tx,
