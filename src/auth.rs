@@ -91,6 +91,14 @@ impl Client {
         self.login_locked().await
     }
 
+    /// [`Client::relogin`] as a boxed future: the request path calls it after a 401, and a login is
+    /// itself a request.
+    pub(crate) fn relogin_boxed(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<types::User>> + Send + '_>> {
+        Box::pin(self.relogin())
+    }
+
     /// Logs out (`POST /api/v4/users/logout`) and forgets the token and the user.
     pub async fn logout(&self) -> Result<()> {
         let result = self.users_logout().send().await;

@@ -123,6 +123,19 @@ impl Inner {
         self.token.read().ok()?.as_ref()?.header.clone()
     }
 
+    /// Puts the current token's `Authorization` on `request` (after a relogin), replacing the one
+    /// it was sent with.
+    pub(crate) fn replace_authorization(&self, request: &mut reqwest::Request) {
+        match self.authorization() {
+            Some(value) => {
+                request.headers_mut().insert(AUTHORIZATION, value);
+            }
+            None => {
+                request.headers_mut().remove(AUTHORIZATION);
+            }
+        }
+    }
+
     /// Adds the bearer token to `request`, unless it carries its own `Authorization`.
     pub(crate) fn authorize(&self, request: &mut reqwest::Request) {
         if !request.headers().contains_key(AUTHORIZATION)

@@ -186,6 +186,12 @@ pub struct Options {
     /// same limit to a message.
     #[serde(deserialize_with = "de::flexible_usize")]
     pub max_body_size: usize,
+    /// Log in again when a request gets HTTP 401 (the session was revoked or expired), then send
+    /// it once more with the new session (default true; only with login id + password auth, and
+    /// never for a request whose body is a stream). Websocket listeners move to the new session at
+    /// once. The listener's own relogin is [`Websocket::relogin`](crate::ws::Websocket::relogin).
+    #[serde(deserialize_with = "de::flexible_bool")]
+    pub relogin: bool,
     /// At most this many requests of this client (and its clones) in flight at once (default 64);
     /// more wait for a slot. It bounds the sockets the client opens (an idle pool of at most as
     /// many is kept): 1,000 calls at once would otherwise open 1,000 connections and can exhaust
@@ -221,6 +227,7 @@ impl Default for Options {
             skip_response_parsing: false,
             retry: RetryPolicy::default(),
             max_body_size: DEFAULT_MAX_BODY_SIZE,
+            relogin: true,
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -247,6 +254,7 @@ impl std::fmt::Debug for Options {
             .field("skip_response_parsing", &self.skip_response_parsing)
             .field("retry", &self.retry)
             .field("max_body_size", &self.max_body_size)
+            .field("relogin", &self.relogin)
             .field("max_connections", &self.max_connections)
             .finish()
     }
@@ -708,6 +716,8 @@ impl OptionsBuilder {
         max_body_size: usize);
     setter!(/// At most this many requests in flight at once.
         max_connections: usize);
+    setter!(/// Log in again after a 401 and send the request once more (login auth only).
+        relogin: bool);
 
     /// The options, checked.
     pub fn options(self) -> Result<Options> {

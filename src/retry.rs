@@ -328,6 +328,24 @@ fn next_wait(
     }
 }
 
+/// Whether a 401 to `operation` may be answered by logging in again: the options' `relogin` is on,
+/// the client has login credentials, and the operation is not the login or logout itself.
+fn relogin_possible(client: &Client, operation: &str) -> bool {
+    let options = &client.inner().options;
+    options.relogin
+        && matches!(options.auth, Some(crate::options::Auth::Login { .. }))
+        && !matches!(operation, "users_login" | "users_logout")
+}
+
+fn relogin_allowed(
+    client: &Client,
+    operation: &str,
+    result: &reqwest::Result<reqwest::Response>,
+) -> bool {
+    matches!(result, Ok(r) if r.status() == StatusCode::UNAUTHORIZED)
+        && relogin_possible(client, operation)
+}
+
 /// Sends `request` with `attempt` (one try: send, trace, and whatever the caller does with a
 /// reply) as often as `client`'s retry policy allows, waiting between the tries. A request whose
 /// body is a stream is sent once. Gives the last try's result.
@@ -347,9 +365,12 @@ where
     let mut request = request;
     let mut tries = 1u32;
     let mut waited = Duration::ZERO;
+    let mut relogged = false;
+    let may_relogin = relogin_possible(client, operation);
     loop {
         // Keep a copy for the next try while one may come; `None` for a streamed body.
-        let spare = if policy.enabled && tries < policy.max_attempts {
+        let spare = if (policy.enabled && tries < policy.max_attempts) || (may_relogin && !relogged)
+        {
             request.try_clone()
         } else {
             None
@@ -359,9 +380,25 @@ where
         if matches!(&result, Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS) {
             counters.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
-        let Some(next) = spare else {
+        let Some(mut next) = spare else {
             return result;
         };
+        if !relogged && relogin_allowed(client, operation, &result) {
+            // The session was revoked or expired: one new session (shared with concurrent
+            // callers and the websocket listeners), then this request again with its token.
+            relogged = true;
+            drop(result);
+            tracing::info!(target: "matterapi", operation, "401: logging in again");
+            if let Err(e) = client.relogin_boxed().await {
+                tracing::warn!(target: "matterapi", operation, error = %e, "logging in again failed");
+            }
+            inner.replace_authorization(&mut next);
+            request = next;
+            continue;
+        }
+        if !(policy.enabled && tries < policy.max_attempts) {
+            return result;
+        }
         let Some((wait, reason)) = next_wait(policy, &method, &result, tries, waited) else {
             return result;
         };

@@ -5,6 +5,7 @@
 use std::error::Error as StdError;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
@@ -36,7 +37,57 @@ impl ResyncHook {
     }
 }
 
-/// What a handler-driven listener saw, returned when it ends.
+/// The callback of [`Websocket::on_connection`](crate::ws::Websocket::on_connection).
+#[derive(Clone)]
+pub(crate) struct ConnectionHook(
+    Arc<dyn Fn(WsItem) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
+);
+
+impl std::fmt::Debug for ConnectionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionHook")
+    }
+}
+
+impl ConnectionHook {
+    pub(crate) fn new<F, Fut>(f: F) -> ConnectionHook
+    where
+        F: Fn(WsItem) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        ConnectionHook(Arc::new(move |item| Box::pin(f(item))))
+    }
+}
+
+/// The counters behind [`WsStats`], shared by a listener's stream and its handles so that they
+/// can be read while it runs ([`WsHandle::stats`](crate::ws::WsHandle::stats)).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    events: AtomicU64,
+    handler_errors: AtomicU64,
+    bad_frames: AtomicU64,
+    reconnects: AtomicU64,
+    resyncs: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> WsStats {
+        WsStats {
+            events: self.events.load(Ordering::Relaxed),
+            handler_errors: self.handler_errors.load(Ordering::Relaxed),
+            bad_frames: self.bad_frames.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            resyncs: self.resyncs.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What a handler-driven listener saw, returned when it ends (and readable while it runs:
+/// [`WsHandle::stats`](crate::ws::WsHandle::stats), [`WsListener::stats`](crate::ws::WsListener::stats)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsStats {
@@ -52,15 +103,15 @@ pub struct WsStats {
     pub resyncs: u64,
 }
 
-fn record(result: Result<Result<(), BoxError>, String>, stats: &mut WsStats) {
+fn record(result: Result<Result<(), BoxError>, String>, stats: &Counters) {
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            stats.handler_errors += 1;
+            bump(&stats.handler_errors);
             tracing::warn!(target: "matterapi::ws", error = %e, "event handler failed");
         }
         Err(panic) => {
-            stats.handler_errors += 1;
+            bump(&stats.handler_errors);
             tracing::error!(target: "matterapi::ws", panic = %panic, "event handler panicked");
         }
     }
@@ -92,9 +143,12 @@ where
 impl EventStream {
     /// Calls `handler` for each event until the listener ends: after a shutdown `Ok` with what it
     /// saw, after a terminal error that error. A [`WsItem::Resync`] runs the
-    /// [`on_resync`](crate::ws::Websocket::on_resync) callback, if any, before later events. Concurrent (at most `max_in_flight` calls at once)
-    /// or one call at a time in arrival order, as the builder and the options say; in-flight calls
-    /// finish before this returns.
+    /// [`on_resync`](crate::ws::Websocket::on_resync) callback, if any, before later events; every
+    /// other item ([`WsItem::Connected`], [`WsItem::Disconnected`], [`WsItem::Resync`], bad frames)
+    /// goes to the [`on_connection`](crate::ws::Websocket::on_connection) callback, if any, also
+    /// awaited in order. Concurrent (at most `max_in_flight` calls at once) or one call at a time
+    /// in arrival order, as the builder and the options say; in-flight calls finish before this
+    /// returns.
     pub async fn run<H, Fut, E>(mut self, handler: H) -> Result<WsStats, WsError>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
@@ -102,7 +156,8 @@ impl EventStream {
         E: Into<BoxError>,
     {
         let handler = Arc::new(handler);
-        let mut stats = WsStats::default();
+        let stats = self.stats.clone();
+        let stats = stats.as_ref();
         let mut in_flight: JoinSet<Result<Result<(), BoxError>, String>> = JoinSet::new();
         let permits = Arc::new(Semaphore::new(self.max_in_flight.max(1)));
         let mut connected_before = false;
@@ -110,10 +165,10 @@ impl EventStream {
         while let Some(item) = self.recv().await {
             match item {
                 WsItem::Event(ev) => {
-                    stats.events += 1;
+                    bump(&stats.events);
                     if self.concurrent {
                         while let Some(done) = in_flight.try_join_next() {
-                            record(done.unwrap_or_else(|e| Err(e.to_string())), &mut stats);
+                            record(done.unwrap_or_else(|e| Err(e.to_string())), stats);
                         }
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             break;
@@ -125,48 +180,59 @@ impl EventStream {
                             r
                         });
                     } else {
-                        record(call(handler.as_ref(), ev).await, &mut stats);
+                        record(call(handler.as_ref(), ev).await, stats);
                     }
-                }
-                WsItem::Connected {
-                    connection_id,
-                    resumed,
-                } => {
-                    if connected_before {
-                        stats.reconnects += 1;
-                    }
-                    connected_before = true;
-                    tracing::info!(target: "matterapi::ws", %connection_id, resumed, "websocket connected");
-                }
-                WsItem::Resync => {
-                    stats.resyncs += 1;
-                    tracing::warn!(target: "matterapi::ws", "websocket could not resume: events may have been missed");
-                    if let Some(hook) = &self.on_resync {
-                        // A panic in the callback is logged, as a handler's would be.
-                        if let Err(p) = AssertUnwindSafe((hook.0)()).catch_unwind().await {
-                            stats.handler_errors += 1;
-                            tracing::error!(target: "matterapi::ws", panic = %panic_message(p), "resync callback panicked");
-                        }
-                    }
-                }
-                WsItem::Disconnected { reason, retry_in } => {
-                    tracing::info!(target: "matterapi::ws", %reason, ?retry_in, "websocket disconnected");
                 }
                 WsItem::Error(e) if e.is_terminal() => {
                     terminal = Some(e);
                 }
-                WsItem::Error(e) => {
-                    stats.bad_frames += 1;
-                    tracing::warn!(target: "matterapi::ws", error = %e, "bad websocket frame");
+                item => {
+                    match &item {
+                        WsItem::Connected {
+                            connection_id,
+                            resumed,
+                        } => {
+                            if connected_before {
+                                bump(&stats.reconnects);
+                            }
+                            connected_before = true;
+                            tracing::info!(target: "matterapi::ws", %connection_id, resumed, "websocket connected");
+                        }
+                        WsItem::Resync => {
+                            bump(&stats.resyncs);
+                            tracing::warn!(target: "matterapi::ws", "websocket events may have been missed");
+                            if let Some(hook) = &self.on_resync {
+                                // A panic in the callback is logged, as a handler's would be.
+                                if let Err(p) = AssertUnwindSafe((hook.0)()).catch_unwind().await {
+                                    bump(&stats.handler_errors);
+                                    tracing::error!(target: "matterapi::ws", panic = %panic_message(p), "resync callback panicked");
+                                }
+                            }
+                        }
+                        WsItem::Disconnected { reason, retry_in } => {
+                            tracing::info!(target: "matterapi::ws", %reason, ?retry_in, "websocket disconnected");
+                        }
+                        WsItem::Error(e) => {
+                            bump(&stats.bad_frames);
+                            tracing::warn!(target: "matterapi::ws", error = %e, "bad websocket frame");
+                        }
+                        WsItem::Event(_) => {}
+                    }
+                    if let Some(hook) = &self.on_connection
+                        && let Err(p) = AssertUnwindSafe((hook.0)(item)).catch_unwind().await
+                    {
+                        bump(&stats.handler_errors);
+                        tracing::error!(target: "matterapi::ws", panic = %panic_message(p), "connection callback panicked");
+                    }
                 }
             }
         }
         while let Some(done) = in_flight.join_next().await {
-            record(done.unwrap_or_else(|e| Err(e.to_string())), &mut stats);
+            record(done.unwrap_or_else(|e| Err(e.to_string())), stats);
         }
         match terminal {
             Some(e) => Err(e),
-            None => Ok(stats),
+            None => Ok(stats.snapshot()),
         }
     }
 

@@ -246,6 +246,7 @@ pub struct Websocket {
     concurrent: bool,
     max_in_flight: usize,
     on_resync: Option<dispatch::ResyncHook>,
+    on_connection: Option<dispatch::ConnectionHook>,
     drain_timeout: Duration,
 }
 
@@ -268,6 +269,7 @@ impl Websocket {
             concurrent,
             max_in_flight,
             on_resync: None,
+            on_connection: None,
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -301,6 +303,36 @@ impl Websocket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.on_resync = Some(dispatch::ResyncHook::new(f));
+        self
+    }
+
+    /// Called by the handler-driven listeners ([`Websocket::run`], [`Websocket::spawn`], ...) with
+    /// every item that is not an event: [`WsItem::Connected`], [`WsItem::Disconnected`] (the
+    /// session renewed included), [`WsItem::Resync`] and bad frames ([`WsItem::Error`]), awaited in
+    /// the order they came, before later events reach the handler. The terminal error is not
+    /// passed: the listener returns it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
+    /// use matterapi::ws::WsItem;
+    /// let listener = client
+    ///     .websocket()
+    ///     .on_connection(|item| async move {
+    ///         if let WsItem::Disconnected { reason, retry_in } = item {
+    ///             eprintln!("websocket down ({reason}); retrying in {retry_in:?}");
+    ///         }
+    ///     })
+    ///     .spawn(|ev| async move { println!("{}", ev.event_type()); Ok::<_, std::io::Error>(()) })
+    ///     .await?;
+    /// println!("{} events so far", listener.stats().events);
+    /// # Ok(()) }
+    /// ```
+    pub fn on_connection<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(WsItem) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_connection = Some(dispatch::ConnectionHook::new(f));
         self
     }
 
@@ -448,17 +480,21 @@ impl Websocket {
         let (opened, token) = driver.first_connect().await?;
         let conn = driver.start(opened, token);
         tokio::spawn(driver.run(conn));
+        let stats = Arc::new(dispatch::Counters::default());
         let handle = WsHandle {
             commands: commands_tx,
             status: status_rx,
             action_timeout: self.action_timeout,
             close_timeout: settings.close_timeout,
+            stats: stats.clone(),
         };
         let stream = EventStream {
             items: items_rx,
             concurrent: self.concurrent,
             max_in_flight: self.max_in_flight,
             on_resync: self.on_resync.clone(),
+            on_connection: self.on_connection.clone(),
+            stats,
         };
         Ok((handle, stream))
     }
@@ -515,6 +551,7 @@ pub struct WsHandle {
     status: watch::Receiver<Status>,
     action_timeout: Duration,
     close_timeout: Duration,
+    stats: Arc<dispatch::Counters>,
 }
 
 impl WsHandle {
@@ -671,6 +708,13 @@ impl WsHandle {
     pub fn is_stopped(&self) -> bool {
         self.status.borrow().stopped
     }
+
+    /// What the handler-driven listener of this connection has seen so far (events handled,
+    /// handler errors, bad frames, reconnects, resyncs). All zero for a listener consumed as a
+    /// stream: the counts are kept by [`EventStream::run`].
+    pub fn stats(&self) -> WsStats {
+        self.stats.snapshot()
+    }
 }
 
 /// A handler-driven listener running in the background ([`Websocket::spawn`],
@@ -687,6 +731,11 @@ impl WsListener {
     /// The handle: actions, connection state, [`WsHandle::disconnect`].
     pub fn handle(&self) -> &WsHandle {
         &self.handle
+    }
+
+    /// What the listener has seen so far ([`WsHandle::stats`]).
+    pub fn stats(&self) -> WsStats {
+        self.handle.stats()
     }
 
     /// Closes the connection gracefully, lets the handler calls in flight finish (at most the
@@ -761,6 +810,8 @@ pub struct EventStream {
     concurrent: bool,
     max_in_flight: usize,
     on_resync: Option<dispatch::ResyncHook>,
+    on_connection: Option<dispatch::ConnectionHook>,
+    stats: Arc<dispatch::Counters>,
 }
 
 impl EventStream {

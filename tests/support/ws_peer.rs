@@ -99,6 +99,11 @@ pub struct Knobs {
     /// Drop the next socket after it has sent this many frames (counting the hello and replays);
     /// taken by that socket.
     pub drop_after_frames: Option<usize>,
+    /// As the real server: a socket that is not authenticated (no token, or one that was revoked
+    /// or never valid) is never registered, so it gets no reply at all (not even
+    /// `not_authenticated`) but to a good authentication challenge, and is dropped without a close
+    /// frame 5 s after the upgrade.
+    pub silent_unauthenticated: bool,
 }
 
 impl Default for Knobs {
@@ -111,6 +116,7 @@ impl Default for Knobs {
             ws_ping_every: None,
             refuse: false,
             drop_after_frames: None,
+            silent_unauthenticated: false,
         }
     }
 }
@@ -669,6 +675,9 @@ fn handle_action(
         if let Some(s) = st.sockets.get(&socket) {
             let _ = s.tx.send(Out::Msg(Message::text(reply_ok(seq, None))));
         }
+        return vec![];
+    }
+    if token.is_none() && st.knobs.silent_unauthenticated {
         return vec![];
     }
     let revoked = token.as_ref().is_some_and(|t| st.revoked.contains(t));

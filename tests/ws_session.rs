@@ -1,0 +1,308 @@
+//! The listener and the session behind its token, against the scripted peer behaving as the real
+//! server does (`silent_unauthenticated`: a socket whose token is not valid gets no reply at all
+//! and is dropped 5 s after the upgrade) with REST on wiremock:
+//!
+//! - a token the server does not accept is refused by `connect()` as `AuthRejected`, not retried;
+//! - a revoke that meets a reconnect logs in again instead of retrying the dead token for ever;
+//! - a token-only listener whose token dies ends with a terminal error, not silence;
+//! - a new token on the client (a REST relogin, `set_token`) moves the listener at once, and the
+//!   resume that follows says `Resync` (the server dropped the revoked session's events without
+//!   numbering them);
+//! - a REST call that gets 401 logs in again and is sent once more.
+
+#[path = "support/ws_peer.rs"]
+mod ws_peer;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsError, WsItem};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use ws_peer::Peer;
+
+/// The next item within `limit`.
+async fn next_within(stream: &mut EventStream, limit: Duration) -> WsItem {
+    tokio::time::timeout(limit, stream.next())
+        .await
+        .unwrap_or_else(|_| panic!("an item within {limit:?}"))
+        .expect("the stream goes on")
+}
+
+/// Items until `pick` says yes, within `limit` in all.
+async fn until(
+    stream: &mut EventStream,
+    limit: Duration,
+    mut pick: impl FnMut(&WsItem) -> bool,
+) -> Vec<WsItem> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let item = tokio::time::timeout(left, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no matching item within {limit:?}; saw {seen:?}"))
+            .unwrap_or_else(|| panic!("the stream ended; saw {seen:?}"));
+        let hit = pick(&item);
+        seen.push(item);
+        if hit {
+            return seen;
+        }
+    }
+}
+
+fn unauthorized() -> ResponseTemplate {
+    ResponseTemplate::new(401).set_body_json(json!({
+        "id": "api.context.session_expired.app_error",
+        "message": "Invalid or expired session, please login again.",
+        "status_code": 401
+    }))
+}
+
+/// REST: `GET /users/me` refuses `dead` and accepts every other token; `POST /users/login`
+/// answers with each of `logins` in turn.
+async fn rest(dead: &str, logins: &[&str]) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .and(header("authorization", format!("Bearer {dead}").as_str()))
+        .respond_with(unauthorized())
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    for token in logins {
+        Mock::given(method("POST"))
+            .and(path("/api/v4/users/login"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Token", *token)
+                    .set_body_json(json!({"id": "u1", "username": "alice"})),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn silent_peer(peer: &Peer) {
+    peer.knobs(|k| k.silent_unauthenticated = true);
+}
+
+#[tokio::test]
+async fn a_token_the_server_does_not_accept_is_refused_not_retried() {
+    let peer = Peer::start().await;
+    silent_peer(&peer);
+    let rest = rest("not-a-session", &[]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .ws_url(peer.ws_url())
+        .token("not-a-session")
+        .proxies(ws_peer::no_proxies())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
+    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
+    assert!(err.is_terminal());
+    assert!(!matterapi::Error::from(err).is_retryable());
+    // The server drops such a socket 5 s after the upgrade; the REST check takes a moment more.
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_revoke_that_meets_a_reconnect_logs_in_again_and_says_resync() {
+    let peer = Peer::start().await;
+    silent_peer(&peer);
+    peer.add_token("session-1");
+    peer.add_token("session-2");
+    let rest = rest("session-1", &["session-1", "session-2"]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .ws_url(peer.ws_url())
+        .login("alice", "a password")
+        .proxies(ws_peer::no_proxies())
+        .ws_reconnect_wait_time(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(Duration::from_secs(3600))
+        .connect()
+        .await
+        .expect("connect");
+    until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_)))
+    })
+    .await;
+    // The session is revoked and the socket drops before any ping noticed: the reconnect meets
+    // the dead token.
+    peer.revoke("session-1");
+    peer.publish("typing", json!({"user_id": "lost", "parent_id": ""}));
+    peer.drop_all();
+    let seen = until(&mut stream, Duration::from_secs(10), |i| {
+        matches!(i, WsItem::Resync)
+    })
+    .await;
+    assert!(
+        seen.iter()
+            .any(|i| matches!(i, WsItem::Connected { resumed: true, .. })),
+        "resumed with the new session: {seen:?}"
+    );
+    assert_eq!(
+        peer.upgrades().last().unwrap().headers["authorization"],
+        "Bearer session-2"
+    );
+    peer.publish("typing", json!({"user_id": "after", "parent_id": ""}));
+    until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Event(ev) if matches!(&ev.kind, EventKind::Typing(t) if t.user_id == "after"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_only_listener_whose_token_dies_ends_with_a_terminal_error() {
+    let peer = Peer::start().await;
+    silent_peer(&peer);
+    let rest = rest(ws_peer::TOKEN, &[]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .ws_url(peer.ws_url())
+        .token(ws_peer::TOKEN)
+        .proxies(ws_peer::no_proxies())
+        .ws_reconnect_wait_time(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(Duration::from_secs(3600))
+        .connect()
+        .await
+        .expect("connect");
+    until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Connected { .. })
+    })
+    .await;
+    peer.revoke(ws_peer::TOKEN);
+    peer.drop_all();
+    let seen = until(&mut stream, Duration::from_secs(10), |i| {
+        matches!(i, WsItem::Error(e) if e.is_terminal())
+    })
+    .await;
+    assert!(
+        matches!(seen.last(), Some(WsItem::Error(WsError::AuthRejected))),
+        "{seen:?}"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the stream ends");
+    assert!(end.is_none());
+}
+
+#[tokio::test]
+async fn a_new_token_moves_the_listener_at_once_and_the_resume_says_resync() {
+    let peer = Peer::start().await;
+    peer.add_token("session-2");
+    let client = peer
+        .builder()
+        .ws_reconnect_wait_time(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(Duration::from_secs(3600))
+        .connect()
+        .await
+        .expect("connect");
+    until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_)))
+    })
+    .await;
+    // The session is revoked: the server drops its events without numbering them.
+    peer.revoke(ws_peer::TOKEN);
+    peer.publish("typing", json!({"user_id": "lost", "parent_id": ""}));
+    // The application got a new session (e.g. a relogin after a REST call's 401).
+    let changed = Instant::now();
+    client.set_token("session-2");
+    let seen = until(&mut stream, Duration::from_secs(3), |i| {
+        matches!(i, WsItem::Resync)
+    })
+    .await;
+    assert!(changed.elapsed() < Duration::from_secs(2), "{:?}", changed.elapsed());
+    assert!(
+        matches!(
+            seen.first(),
+            Some(WsItem::Disconnected {
+                reason: DisconnectReason::TokenChanged,
+                retry_in
+            }) if retry_in.is_zero()
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|i| matches!(i, WsItem::Connected { resumed: true, .. })),
+        "{seen:?}"
+    );
+    assert_eq!(
+        peer.upgrades().last().unwrap().headers["authorization"],
+        "Bearer session-2"
+    );
+    // Nothing else about the connection changed: no Resync without a new token.
+    peer.drop_all();
+    let seen = until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Connected { .. })
+    })
+    .await;
+    assert!(matches!(seen.last(), Some(WsItem::Connected { resumed: true, .. })));
+    peer.publish("typing", json!({"user_id": "after", "parent_id": ""}));
+    match next_within(&mut stream, Duration::from_secs(5)).await {
+        WsItem::Event(ev) => assert_eq!(ev.event_type(), "typing"),
+        other => panic!("the event, with no Resync before it: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_rest_call_that_gets_401_logs_in_again_and_is_sent_once_more() {
+    let rest = rest("session-1", &["session-1", "session-2"]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .login("alice", "a password")
+        .build()
+        .unwrap();
+    client.login().await.expect("login");
+    let me = client
+        .get_user()
+        .user_id("me")
+        .send()
+        .await
+        .map_err(matterapi::Error::from)
+        .expect("the call succeeds after a relogin");
+    assert_eq!(me.id.as_deref(), Some("u1"));
+    let requests = rest.received_requests().await.unwrap();
+    let logins = requests
+        .iter()
+        .filter(|r| r.url.path() == "/api/v4/users/login")
+        .count();
+    assert_eq!(logins, 2, "the first login and one relogin");
+    let last = requests.last().unwrap();
+    assert_eq!(last.headers["authorization"], "Bearer session-2");
+
+    // Without `relogin`, the 401 is the caller's.
+    let rest = rest_with_login("session-1").await;
+    let client = matterapi::Client::builder(rest.uri())
+        .login("alice", "a password")
+        .relogin(false)
+        .build()
+        .unwrap();
+    client.login().await.expect("login");
+    let err = matterapi::Error::from(client.get_user().user_id("me").send().await.unwrap_err());
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+}
+
+async fn rest_with_login(token: &str) -> MockServer {
+    rest(token, &[token]).await
+}
