@@ -93,6 +93,9 @@ async fn a_revoked_session_is_renewed_by_logging_in_again() {
         peer.upgrades().last().unwrap().headers["authorization"],
         "Bearer session-2"
     );
+    // The revoked session's events were dropped by the server without a gap in `seq`: the
+    // resume with the new session says so.
+    assert!(matches!(next(&mut stream).await, WsItem::Resync));
     peer.publish("typing", json!({"user_id": "u2", "parent_id": ""}));
     assert!(
         matches!(next(&mut stream).await, WsItem::Event(ev) if matches!(ev.kind, EventKind::Typing(_)))

@@ -25,14 +25,17 @@ fn the_web_clients_policy() {
 }
 
 #[test]
-fn jitter_adds_up_to_two_seconds() {
+fn jitter_adds_up_to_the_base_wait() {
+    // `ws_reconnect_wait_time` is the base of the jitter: a wait is one to two base waits.
     let b = Backoff::new(S(3));
     assert_eq!(b.delay(1, 0.0), S(3));
-    assert_eq!(b.delay(1, 0.25), Duration::from_millis(3500));
-    assert_eq!(b.delay(1, 1.0), S(5));
-    assert_eq!(b.delay(10, 1.0), S(302), "jitter on top of the cap");
-    assert_eq!(b.delay(1, 7.0), S(5), "fraction clamped");
+    assert_eq!(b.delay(1, 0.25), Duration::from_millis(3750));
+    assert_eq!(b.delay(1, 1.0), S(6));
+    assert_eq!(b.delay(10, 1.0), S(303), "jitter on top of the cap");
+    assert_eq!(b.delay(1, 7.0), S(6), "fraction clamped");
     assert_eq!(b.delay(1, f64::NAN), S(3));
+    let b = Backoff::new(S(3)).with_jitter(S(2));
+    assert_eq!(b.delay(1, 1.0), S(5), "an explicit jitter range");
 }
 
 #[test]
@@ -124,8 +127,8 @@ async fn reconnects_wait_as_the_policy_says_then_reset_after_a_stable_connection
             S(3)
         };
         assert!(
-            *w >= base && *w <= base + S(2),
-            "wait {failures}: {w:?} not in [{base:?}, {base:?} + 2 s]"
+            *w >= base && *w <= base + S(3),
+            "wait {failures}: {w:?} not in [{base:?}, {base:?} + 3 s]"
         );
     }
     assert!(waits[..7].iter().any(|w| *w != waits[0]), "jitter varies");
@@ -142,5 +145,78 @@ async fn reconnects_wait_as_the_policy_says_then_reset_after_a_stable_connection
     peer.knobs(|k| k.refuse = true);
     peer.drop_all();
     let (_, wait) = next_disconnect(&mut stream).await;
-    assert!(wait >= S(3) && wait <= S(5), "{wait:?}");
+    assert!(wait >= S(3) && wait <= S(6), "{wait:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_link_that_drops_every_few_seconds_waits_the_base_wait_each_time() {
+    let peer = Peer::start().await;
+    let client = peer
+        .builder()
+        .ws_reconnect_wait_time(S(3))
+        .timeout(S(3600))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(S(3600))
+        .connect()
+        .await
+        .unwrap();
+    // Twelve times: up for 4 s, then dropped (a flaky link, not a server that refuses).
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        tokio::time::sleep(S(4)).await;
+        peer.drop_all();
+        let (_, wait) = next_disconnect(&mut stream).await;
+        waits.push(wait);
+        loop {
+            let item = stream.next().await.expect("the stream goes on");
+            if matches!(item, WsItem::Connected { .. }) {
+                break;
+            }
+        }
+    }
+    for (i, w) in waits.iter().enumerate() {
+        assert!(
+            *w >= S(3) && *w <= S(6),
+            "drop {}: waited {w:?}, not one to two base waits ({waits:?})",
+            i + 1
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_accepts_and_drops_at_once_is_backed_off_from() {
+    let peer = Peer::start().await;
+    let client = peer
+        .builder()
+        .ws_reconnect_wait_time(S(3))
+        .timeout(S(3600))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(S(3600))
+        .connect()
+        .await
+        .unwrap();
+    // Every connection is accepted (hello and all) and dropped at once.
+    let mut waits = Vec::new();
+    peer.drop_all();
+    for _ in 0..10 {
+        let (_, wait) = next_disconnect(&mut stream).await;
+        waits.push(wait);
+        loop {
+            let item = stream.next().await.expect("the stream goes on");
+            if matches!(item, WsItem::Connected { .. }) {
+                break;
+            }
+        }
+        peer.drop_all();
+    }
+    assert!(
+        waits[8] >= S(3 * 9 * 9),
+        "the waits grow as for failures: {waits:?}"
+    );
 }
