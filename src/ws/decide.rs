@@ -87,12 +87,11 @@ pub(crate) fn decide(
 ) -> Next {
     let failed = |backoff: &mut Backoff| backoff.next_delay(jitter);
     match end {
-        End::Lost(reason @ (DisconnectReason::Overflow | DisconnectReason::Requested)) => {
-            Next::Resume {
-                delay: Duration::ZERO,
-                reason,
-            }
-        }
+        // Not a failure: the consumer caught up, resume at once.
+        End::Lost(reason @ DisconnectReason::Overflow) => Next::Resume {
+            delay: Duration::ZERO,
+            reason,
+        },
         End::Lost(reason @ DisconnectReason::BadNumbers(_)) => Next::Fresh {
             delay: failed(backoff),
             reason,
@@ -177,7 +176,7 @@ mod tests {
                 End::Lost(DisconnectReason::Requested),
                 fresh_session,
                 on,
-                "resume 0ns Requested",
+                "resume 3s Requested",
             ),
             (
                 End::Lost(DisconnectReason::BadNumbers("seq".into())),
