@@ -61,6 +61,9 @@ enum Out {
     Drop,
     /// Send a close frame, then drop.
     Close(u16),
+    /// Send `n` events of about 1 KB, each as soon as the socket takes it (the peer holds no
+    /// backlog): numbered as the connection's next events (kept in its buffer), or without `seq`.
+    Flood { n: usize, numbered: bool },
 }
 
 struct ConnState {
@@ -133,6 +136,8 @@ struct State {
     client_close_codes: Vec<u16>,
     pongs: u64,
     knobs: Knobs,
+    /// Flood events sent so far.
+    flooded: usize,
 }
 
 /// The scripted peer. Dropping it stops it.
@@ -312,6 +317,18 @@ impl Peer {
         for s in self.st().sockets.values() {
             let _ = s.tx.send(Out::Msg(msg.clone()));
         }
+    }
+
+    /// Floods every live socket with `n` events of about 1 KB (see [`Out::Flood`]).
+    pub fn flood(&self, n: usize, numbered: bool) {
+        for s in self.st().sockets.values() {
+            let _ = s.tx.send(Out::Flood { n, numbered });
+        }
+    }
+
+    /// Flood events sent so far.
+    pub fn flooded(&self) -> usize {
+        self.st().flooded
     }
 
     /// Drops every socket abruptly (no close frame).
@@ -582,6 +599,38 @@ where
                     let frame = CloseFrame { code: code.into(), reason: "peer".into() };
                     let _ = ws.close(Some(frame)).await;
                     break;
+                }
+                Some(Out::Flood { n, numbered }) => {
+                    let pad = "x".repeat(1000);
+                    let mut failed = false;
+                    for i in 0..n {
+                        let data = json!({ "n": i, "pad": pad });
+                        let frame = if numbered {
+                            let mut st = lock();
+                            let conn_id = st.sockets.get(&socket).and_then(|s| s.conn.clone());
+                            let Some(conn) = conn_id.and_then(|id| st.conns.get_mut(&id)) else {
+                                break;
+                            };
+                            let seq = conn.next_seq;
+                            conn.next_seq += 1;
+                            let frame = event_frame("flood", &data, &json!({}), seq);
+                            conn.buffer.push_back((seq, frame.clone()));
+                            while conn.buffer.len() > BUFFER {
+                                conn.buffer.pop_front();
+                            }
+                            frame
+                        } else {
+                            json!({ "event": "flood", "data": data, "broadcast": {} }).to_string()
+                        };
+                        if ws.send(Message::text(frame)).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                        lock().flooded += 1;
+                    }
+                    if failed {
+                        break;
+                    }
                 }
                 Some(Out::Drop) | None => break,
             },
