@@ -62,6 +62,11 @@ async fn flood(numbered: bool) -> (u64, usize) {
     // What the listener read is processed by now (it reads as fast as the peer writes).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let grown = rss().saturating_sub(before) / (1 << 20);
+    eprintln!("numbered {numbered}: +{grown} MB");
+    assert!(
+        grown < BOUND_MB,
+        "a flood (numbered: {numbered}) grew the process by {grown} MB"
+    );
     let mut events = 0;
     loop {
         match next(&mut stream).await {
