@@ -77,7 +77,8 @@ impl Inner {
         if let Ok(mut t) = self.token.write() {
             *t = token.map(Credential::new);
             // Bumped under the write lock: a reader of both under the read lock sees them agree.
-            self.token_generation.send_modify(|g| *g = g.wrapping_add(1));
+            self.token_generation
+                .send_modify(|g| *g = g.wrapping_add(1));
         }
     }
 

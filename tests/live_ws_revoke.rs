@@ -196,8 +196,15 @@ async fn a_rest_401_moves_the_listener_to_the_new_session_at_once() {
     .await;
     assert_eq!(reason, DisconnectReason::TokenChanged);
     let how = found(&mut stream, &client, &channel, &id, deadline).await;
-    assert_eq!(how, "resync", "the post made while revoked was never delivered live");
-    assert!(noticed.elapsed() < Duration::from_secs(5), "{:?}", noticed.elapsed());
+    assert_eq!(
+        how, "resync",
+        "the post made while revoked was never delivered live"
+    );
+    assert!(
+        noticed.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        noticed.elapsed()
+    );
 }
 
 /// A client with only the token of a new session of a fresh user.
@@ -229,10 +236,14 @@ async fn a_revoked_token_ends_the_listener_with_a_terminal_error() {
     support::until(&mut stream, far, support::connected).await;
     let revoked = Instant::now();
     revoke_all(&conn, &user_id).await;
-    let (e, _) = support::until(&mut stream, tokio::time::Instant::now() + BOUND, |i| match i {
-        WsItem::Error(e) if e.is_terminal() => Some(e.to_string()),
-        _ => None,
-    })
+    let (e, _) = support::until(
+        &mut stream,
+        tokio::time::Instant::now() + BOUND,
+        |i| match i {
+            WsItem::Error(e) if e.is_terminal() => Some(e.to_string()),
+            _ => None,
+        },
+    )
     .await;
     assert!(e.contains("revoked") || e.contains("rejected"), "{e}");
     eprintln!("ended {:?} after the revoke: {e}", revoked.elapsed());
@@ -253,10 +264,14 @@ async fn a_revoke_that_meets_a_reconnect_ends_the_listener_instead_of_deafening_
     revoke_all(&conn, &user_id).await;
     let revoked = Instant::now();
     handle.disconnect().await.expect("disconnect");
-    let (e, _) = support::until(&mut stream, tokio::time::Instant::now() + BOUND, |i| match i {
-        WsItem::Error(e) if e.is_terminal() => Some(matches!(e, WsError::AuthRejected)),
-        _ => None,
-    })
+    let (e, _) = support::until(
+        &mut stream,
+        tokio::time::Instant::now() + BOUND,
+        |i| match i {
+            WsItem::Error(e) if e.is_terminal() => Some(matches!(e, WsError::AuthRejected)),
+            _ => None,
+        },
+    )
     .await;
     assert!(e, "AuthRejected");
     eprintln!("ended {:?} after the revoke", revoked.elapsed());

@@ -88,7 +88,10 @@ async fn floods_of_either_shape_keep_memory_bounded() {
     assert!(events < 2048, "{events} events held");
     let (grown, events) = flood(true).await;
     eprintln!("with seq: +{grown} MB, {events} events before the Resync");
-    assert!(grown < BOUND_MB, "a flood with seq grew the process by {grown} MB");
+    assert!(
+        grown < BOUND_MB,
+        "a flood with seq grew the process by {grown} MB"
+    );
     assert!(events < 2048, "{events} events held");
 }
 
@@ -159,7 +162,13 @@ async fn an_event_at_the_end_of_the_seq_range_starts_a_fresh_connection() {
     let mut seen = Vec::new();
     loop {
         let item = next(&mut stream).await;
-        let fresh = matches!(item, WsItem::Disconnected { reason: DisconnectReason::BadNumbers(_), .. });
+        let fresh = matches!(
+            item,
+            WsItem::Disconnected {
+                reason: DisconnectReason::BadNumbers(_),
+                ..
+            }
+        );
         seen.push(item);
         if fresh {
             break;

@@ -113,7 +113,11 @@ async fn a_token_the_server_does_not_accept_is_refused_not_retried() {
     assert!(err.is_terminal());
     assert!(!matterapi::Error::from(err).is_retryable());
     // The server drops such a socket 5 s after the upgrade; the REST check takes a moment more.
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -136,9 +140,11 @@ async fn a_revoke_that_meets_a_reconnect_logs_in_again_and_says_resync() {
         .connect()
         .await
         .expect("connect");
-    until(&mut stream, Duration::from_secs(5), |i| {
-        matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_)))
-    })
+    until(
+        &mut stream,
+        Duration::from_secs(5),
+        |i| matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_))),
+    )
     .await;
     // The session is revoked and the socket drops before any ping noticed: the reconnect meets
     // the dead token.
@@ -189,9 +195,11 @@ async fn a_token_only_listener_whose_token_dies_ends_with_a_terminal_error() {
     .await;
     peer.revoke(ws_peer::TOKEN);
     peer.drop_all();
-    let seen = until(&mut stream, Duration::from_secs(10), |i| {
-        matches!(i, WsItem::Error(e) if e.is_terminal())
-    })
+    let seen = until(
+        &mut stream,
+        Duration::from_secs(10),
+        |i| matches!(i, WsItem::Error(e) if e.is_terminal()),
+    )
     .await;
     assert!(
         matches!(seen.last(), Some(WsItem::Error(WsError::AuthRejected))),
@@ -218,9 +226,11 @@ async fn a_new_token_moves_the_listener_at_once_and_the_resume_says_resync() {
         .connect()
         .await
         .expect("connect");
-    until(&mut stream, Duration::from_secs(5), |i| {
-        matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_)))
-    })
+    until(
+        &mut stream,
+        Duration::from_secs(5),
+        |i| matches!(i, WsItem::Event(ev) if matches!(ev.kind, EventKind::Hello(_))),
+    )
     .await;
     // The session is revoked: the server drops its events without numbering them.
     peer.revoke(ws_peer::TOKEN);
@@ -232,7 +242,11 @@ async fn a_new_token_moves_the_listener_at_once_and_the_resume_says_resync() {
         matches!(i, WsItem::Resync)
     })
     .await;
-    assert!(changed.elapsed() < Duration::from_secs(2), "{:?}", changed.elapsed());
+    assert!(
+        changed.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        changed.elapsed()
+    );
     assert!(
         matches!(
             seen.first(),
@@ -258,7 +272,10 @@ async fn a_new_token_moves_the_listener_at_once_and_the_resume_says_resync() {
         matches!(i, WsItem::Connected { .. })
     })
     .await;
-    assert!(matches!(seen.last(), Some(WsItem::Connected { resumed: true, .. })));
+    assert!(matches!(
+        seen.last(),
+        Some(WsItem::Connected { resumed: true, .. })
+    ));
     peer.publish("typing", json!({"user_id": "after", "parent_id": ""}));
     match next_within(&mut stream, Duration::from_secs(5)).await {
         WsItem::Event(ev) => assert_eq!(ev.event_type(), "typing"),

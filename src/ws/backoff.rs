@@ -180,7 +180,11 @@ mod tests {
         }
         assert_eq!(b.failures(), 9);
         b.connection_ended(Duration::from_millis(500));
-        assert_eq!(b.failures(), 9, "a connection dropped at once does not reset");
+        assert_eq!(
+            b.failures(),
+            9,
+            "a connection dropped at once does not reset"
+        );
         b.connection_ended(Duration::from_secs(2));
         assert_eq!(b.failures(), 0);
     }

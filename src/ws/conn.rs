@@ -92,7 +92,6 @@ pub(crate) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
-
 /// Why `serve` returned, besides a decision's input.
 enum Served {
     End(End),
@@ -270,7 +269,8 @@ impl Driver {
         &mut self,
         resume: Option<(String, i64)>,
     ) -> (impl Future<Output = Result<Opened, Attempt>> + use<>, u64) {
-        let (token, generation) = progenitor_client::ClientInfo::inner(&self.client).token_and_generation();
+        let (token, generation) =
+            progenitor_client::ClientInfo::inner(&self.client).token_and_generation();
         let challenge = std::mem::take(&mut self.session.challenge);
         let opened = handshake::open(
             self.transport.clone(),

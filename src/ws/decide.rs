@@ -190,9 +190,19 @@ mod tests {
                 on,
                 "resume 3s ConnectFailed(\"refused\")",
             ),
-            (End::TokenChanged, fresh_session, on, "resume 0ns TokenChanged"),
+            (
+                End::TokenChanged,
+                fresh_session,
+                on,
+                "resume 0ns TokenChanged",
+            ),
             (End::Silent("closed".into()), fresh_session, on, "verify"),
-            (End::Silent("closed".into()), changed, on, "resume 0ns TokenChanged"),
+            (
+                End::Silent("closed".into()),
+                changed,
+                on,
+                "resume 0ns TokenChanged",
+            ),
             (End::Revoked, fresh_session, on, "relogin"),
             (End::Revoked, changed, off, "resume 0ns TokenChanged"),
             (End::Revoked, relogged, on, "stop SessionRevoked"),
@@ -202,7 +212,12 @@ mod tests {
             (End::Rejected, relogged, on, "stop AuthRejected"),
             (End::Rejected, token_only, on, "stop AuthRejected"),
             (End::Rejected, changed, on, "resume 0ns TokenChanged"),
-            (End::Fatal(WsError::NoCredentials), fresh_session, on, "stop NoCredentials"),
+            (
+                End::Fatal(WsError::NoCredentials),
+                fresh_session,
+                on,
+                "stop NoCredentials",
+            ),
         ];
         for (end, session, policy, want) in table {
             let what = format!("{end:?} {session:?} {policy:?}");
@@ -218,10 +233,22 @@ mod tests {
         let s = session(false, false, true);
         let p = Policy { relogin: true };
         decide(End::AttemptFailed("x".into()), &s, &p, &mut backoff, 0.0);
-        decide(End::Lost(DisconnectReason::PingTimeout), &s, &p, &mut backoff, 0.0);
+        decide(
+            End::Lost(DisconnectReason::PingTimeout),
+            &s,
+            &p,
+            &mut backoff,
+            0.0,
+        );
         assert_eq!(backoff.failures(), 2);
         decide(End::TokenChanged, &s, &p, &mut backoff, 0.0);
-        decide(End::Lost(DisconnectReason::Overflow), &s, &p, &mut backoff, 0.0);
+        decide(
+            End::Lost(DisconnectReason::Overflow),
+            &s,
+            &p,
+            &mut backoff,
+            0.0,
+        );
         decide(End::Revoked, &s, &p, &mut backoff, 0.0);
         assert_eq!(backoff.failures(), 2);
     }

@@ -257,7 +257,10 @@ async fn write_challenge(
 ) -> Result<(), String> {
     let data = serde_json::json!({ "token": token.expose_secret() });
     let payload = SecretString::from(request_text(seq, "authentication_challenge", Some(&data)));
-    let frame = masked_text_frame(payload.expose_secret().as_bytes(), Jitter::from_entropy().next_u32());
+    let frame = masked_text_frame(
+        payload.expose_secret().as_bytes(),
+        Jitter::from_entropy().next_u32(),
+    );
     let io = ws.get_mut();
     let written = timeout(limit, async {
         io.write_all(&frame).await?;
@@ -345,11 +348,7 @@ async fn authenticate(
                 ));
             }
             Ok(None) => {
-                return Err(fail(
-                    challenge,
-                    heard,
-                    "closed during the handshake".into(),
-                ));
+                return Err(fail(challenge, heard, "closed during the handshake".into()));
             }
             Ok(Some(Err(e))) => return Err(fail(challenge, heard, format!("handshake: {e}"))),
             Ok(Some(Ok(m))) => m,

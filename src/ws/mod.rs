@@ -174,7 +174,9 @@ impl std::fmt::Display for DisconnectReason {
             }
             DisconnectReason::SessionRenewed => f.write_str("session revoked; logged in again"),
             DisconnectReason::TokenChanged => f.write_str("the client's token changed"),
-            DisconnectReason::BadNumbers(e) => write!(f, "cannot go on from the server's numbers: {e}"),
+            DisconnectReason::BadNumbers(e) => {
+                write!(f, "cannot go on from the server's numbers: {e}")
+            }
             DisconnectReason::Overflow => f.write_str("resuming after the consumer fell behind"),
             DisconnectReason::ConnectFailed(e) => write!(f, "connection attempt failed: {e}"),
             DisconnectReason::Requested => f.write_str("disconnect requested"),

@@ -63,7 +63,10 @@ enum Out {
     Close(u16),
     /// Send `n` events of about 1 KB, each as soon as the socket takes it (the peer holds no
     /// backlog): numbered as the connection's next events (kept in its buffer), or without `seq`.
-    Flood { n: usize, numbered: bool },
+    Flood {
+        n: usize,
+        numbered: bool,
+    },
 }
 
 struct ConnState {
