@@ -51,6 +51,10 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         .with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator.generate_tokens(&spec)?;
+    let (tokens, checked) = check_path_params(tokens)?;
+    if checked == 0 && !spec.paths.paths.is_empty() {
+        return Err("no path parameter was found to check (did progenitor change?)".into());
+    }
     let file: syn::File = syn::parse2(tokens)?;
     let code = prettyplease::unparse(&file);
 
@@ -66,6 +70,75 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
     };
     std::fs::write(out_dir.join("blocking.rs"), blocking)?;
     Ok(())
+}
+
+/// Every path parameter of the generated operations checked before it is sent: progenitor builds
+/// each URL with `encode_path(&x.to_string())`, rewritten here into
+/// `crate::request::path_param("x", &x.to_string())?`, which refuses a value that would change the
+/// path (`..`, `/`, ...) with an error naming the parameter. Any other form of `encode_path(...)`
+/// fails the build, so that no path parameter goes unchecked. Gives the number rewritten.
+fn check_path_params(
+    tokens: proc_macro2::TokenStream,
+) -> Result<(proc_macro2::TokenStream, usize), String> {
+    use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+    use quote::quote;
+    /// `x` of `&x.to_string()`.
+    fn param_of(args: &TokenStream) -> Option<String> {
+        let tts: Vec<TokenTree> = args.clone().into_iter().collect();
+        match tts.as_slice() {
+            [
+                TokenTree::Punct(amp),
+                TokenTree::Ident(name),
+                TokenTree::Punct(dot),
+                TokenTree::Ident(call),
+                TokenTree::Group(empty),
+            ] if amp.as_char() == '&'
+                && dot.as_char() == '.'
+                && call == "to_string"
+                && empty.delimiter() == Delimiter::Parenthesis
+                && empty.stream().is_empty() =>
+            {
+                Some(name.to_string().trim_start_matches("r#").to_owned())
+            }
+            _ => None,
+        }
+    }
+    fn walk(tokens: TokenStream, count: &mut usize) -> Result<TokenStream, String> {
+        let mut out = TokenStream::new();
+        let mut iter = tokens.into_iter().peekable();
+        while let Some(tt) = iter.next() {
+            match tt {
+                TokenTree::Ident(ident) if ident == "encode_path" => {
+                    let args = match iter.peek() {
+                        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
+                            g.stream()
+                        }
+                        // The `use` of the function, not a call.
+                        _ => {
+                            out.extend([TokenTree::Ident(ident)]);
+                            continue;
+                        }
+                    };
+                    let name = param_of(&args).ok_or_else(|| {
+                        format!("unexpected path parameter form: encode_path({args})")
+                    })?;
+                    iter.next();
+                    *count += 1;
+                    out.extend(quote! { crate::request::path_param(#name, #args)? });
+                }
+                TokenTree::Group(g) => {
+                    let mut inner = Group::new(g.delimiter(), walk(g.stream(), count)?);
+                    inner.set_span(g.span());
+                    out.extend([TokenTree::Group(inner)]);
+                }
+                other => out.extend([other]),
+            }
+        }
+        Ok(out)
+    }
+    let mut count = 0;
+    let out = walk(tokens, &mut count)?;
+    Ok((out, count))
 }
 
 /// Keeps the operations of the enabled area features (and the hand-written layer's), then prunes the

@@ -16,7 +16,9 @@ impl Client {
     /// Logs in with the configured [`Auth`], and keeps the logged-in user ([`Client::me`]).
     ///
     /// - `Login`: `POST /api/v4/users/login` with `{login_id, password, token}` (the MFA code travels
-    ///   as `token`); the session token from the reply's `Token` header becomes the active token.
+    ///   as `token`: made from `mfa_secret`, asked of the callback, or the stored `mfa_token`, which
+    ///   is used once; see [`crate::mfa`]); the session token from the reply's `Token` header becomes
+    ///   the active token.
     /// - `Token`: `GET /api/v4/users/me` checks the token.
     ///
     /// A rejected login is [`Error::Api`] with the server's error id.
@@ -31,10 +33,19 @@ impl Client {
                 login_id,
                 password,
                 mfa_token,
+                mfa_secret,
+                mfa_callback,
             }) => {
-                let reply = self
-                    .login_with(login_id, password, mfa_token.as_ref())
+                let (code, code_use) = self
+                    .inner
+                    .mfa
+                    .next_code(
+                        mfa_token.as_ref(),
+                        mfa_secret.as_ref(),
+                        mfa_callback.as_ref(),
+                    )
                     .await?;
+                let reply = self.login_with(login_id, password, code.as_ref()).await?;
                 let token = reply
                     .headers()
                     .get(TOKEN_HEADER)
@@ -43,6 +54,7 @@ impl Client {
                     .ok_or_else(|| Error::Auth("the login reply has no Token header".into()))?
                     .to_owned();
                 self.inner.set_token(Some(SecretString::from(token)));
+                self.inner.mfa.used(code_use);
                 reply.into_inner()
             }
             Some(Auth::Token { .. }) => self.get_user().user_id("me").send().await?.into_inner(),

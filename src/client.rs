@@ -49,6 +49,7 @@ impl Client {
             logins: Arc::default(),
             debug: options.debug,
             retry: Arc::default(),
+            mfa: Arc::default(),
             slots: Arc::new(tokio::sync::Semaphore::new(
                 options
                     .max_connections

@@ -95,6 +95,42 @@ pub enum Error {
     /// The client was configured with a value it cannot use.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A path parameter's value would change the request's path (empty, `.` or `..`, or with a
+    /// `/`, `\\` or control character): nothing was sent. The value itself is not shown (it may be
+    /// chat input).
+    #[error("invalid path parameter `{name}`: {reason}; nothing was sent")]
+    InvalidPathParameter {
+        /// The parameter (the builder's setter, e.g. `username`; `path` for [`crate::Client::raw`]).
+        name: String,
+        /// What is wrong with its value, e.g. ``contains `/` ``.
+        reason: String,
+    },
+    /// A page of a `page`/`per_page` walk ([`crate::paginate::paginate`]) held the same items as the
+    /// page before it: the server ignores `page`, and the walk would never end. The walk ends with
+    /// this error, after the items of the pages before.
+    #[error(
+        "page {page} repeats page {} item for item: the server ignores `page`; the walk stopped",
+        page.saturating_sub(1)
+    )]
+    PageRepeated {
+        /// The page that repeated the one before it.
+        page: u32,
+    },
+    /// A `page`/`per_page` walk reached its page limit ([`crate::paginate::Paginate::page_limit`])
+    /// with pages still full: the walk ends with this error, after the items of the pages fetched.
+    #[error("the walk fetched its limit of {limit} pages and more were left; it stopped")]
+    PageLimitReached {
+        /// The limit, in pages.
+        limit: u32,
+    },
+    /// A relogin needed an MFA code, but the one stored in the options (`mfa_token`) was used by an
+    /// earlier login and a one-time code is valid once.
+    #[error(
+        "the stored MFA code (`mfa_token`) was already used by an earlier login; a one-time code \
+         is valid once: give the TOTP secret instead (`mfa_secret`, `Auth::login_totp`) or a \
+         callback that yields a fresh code (`Auth::login_mfa_callback`)"
+    )]
+    MfaCodeUsed,
 }
 
 /// A Mattermost error reply.
@@ -321,7 +357,10 @@ impl From<progenitor_client::Error<()>> for Error {
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
                 Error::transport(e)
             }
-            P::InvalidRequest(s) | P::Custom(s) => Error::InvalidRequest(s),
+            P::InvalidRequest(s) => {
+                crate::request::invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s))
+            }
+            P::Custom(s) => Error::InvalidRequest(s),
         }
     }
 }

@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use progenitor_client::{ClientInfo, encode_path};
+use progenitor_client::ClientInfo;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -272,10 +272,14 @@ pub struct Download {
     pub content_type: Option<String>,
     /// The body's length (`Content-Length`), when the server gave it.
     pub content_length: Option<u64>,
-    /// The file name from `Content-Disposition`, when present.
+    /// The file name from `Content-Disposition`, made safe to name a local file with: its last
+    /// path component only (after a `/` or `\\`), without control characters or leading dots;
+    /// `None` when nothing is left (or `..`). The server's name as sent:
+    /// [`Download::file_name_unsanitized`].
     pub file_name: Option<String>,
     /// The server's request id (`X-Request-ID`).
     pub request_id: Option<String>,
+    raw_file_name: Option<String>,
     body: BodyStream,
 }
 
@@ -301,17 +305,25 @@ impl Download {
         };
         let content_type = text(CONTENT_TYPE.as_str());
         let request_id = text(REQUEST_ID_HEADER);
-        let file_name = headers
+        let raw_file_name = headers
             .get(CONTENT_DISPOSITION)
             .and_then(|v| content_disposition_file_name(v.as_bytes()));
+        let file_name = raw_file_name.as_deref().and_then(safe_file_name);
         let content_length = resp.content_length();
         Download {
             content_type,
             content_length,
             file_name,
             request_id,
+            raw_file_name,
             body: Box::pin(resp.bytes_stream()),
         }
+    }
+
+    /// The file name as the server sent it in `Content-Disposition`, unchecked: it may hold
+    /// directories, `..` or control characters. Use [`Download::file_name`] to name a local file.
+    pub fn file_name_unsanitized(&self) -> Option<&str> {
+        self.raw_file_name.as_deref()
     }
 
     /// The next chunk of the body, `None` at its end.
@@ -381,6 +393,16 @@ impl Stream for Download {
 
 /// The file name of a `Content-Disposition` value: `filename*` (RFC 5987, percent-decoded) first,
 /// else `filename` (unquoted).
+/// A server-sent file name reduced to a safe base name: the part after the last `/` or `\`,
+/// without control characters, then without leading dots (no hidden file, no `..`) and surrounding
+/// blanks; `None` when nothing is left.
+fn safe_file_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let kept: String = base.chars().filter(|c| !c.is_control()).collect();
+    let safe = kept.trim().trim_start_matches('.').trim();
+    (!safe.is_empty()).then(|| safe.to_owned())
+}
+
 fn content_disposition_file_name(value: &[u8]) -> Option<String> {
     let value = String::from_utf8_lossy(value);
     let mut plain = None;
@@ -515,8 +537,10 @@ async fn download(
     Ok(Download::from_response(resp))
 }
 
-fn seg(id: &str) -> String {
-    encode_path(id)
+/// `value` as the path segment of parameter `name`, refused when it would change the path
+/// ([`crate::request::path_segment`]).
+fn seg(name: &str, value: &str) -> Result<String> {
+    crate::request::path_segment(name, value)
 }
 
 // ===== the operations =====
@@ -568,14 +592,14 @@ impl Client {
         image: UploadFile,
     ) -> Result<types::StatusOk> {
         let form = single_file_form("image", image)?;
-        let path = format!("/users/{}/image", seg(user_id));
+        let path = format!("/users/{}/image", seg("user_id", user_id)?);
         post_form(self, "set_profile_image", &path, form).await
     }
 
     /// Sets the icon of `team_id` (`POST /api/v4/teams/{team_id}/image`, field `image`).
     pub async fn set_team_icon(&self, team_id: &str, image: UploadFile) -> Result<types::StatusOk> {
         let form = single_file_form("image", image)?;
-        let path = format!("/teams/{}/image", seg(team_id));
+        let path = format!("/teams/{}/image", seg("team_id", team_id)?);
         post_form(self, "set_team_icon", &path, form).await
     }
 
@@ -587,7 +611,7 @@ impl Client {
         image: UploadFile,
     ) -> Result<types::StatusOk> {
         let form = single_file_form("image", image)?;
-        let path = format!("/bots/{}/icon", seg(bot_user_id));
+        let path = format!("/bots/{}/icon", seg("bot_user_id", bot_user_id)?);
         post_form(self, "set_bot_icon_image", &path, form).await
     }
 
@@ -638,7 +662,7 @@ impl Client {
             .text("filesize", filesize.to_string())
             .text("importFrom", import_from.to_owned())
             .part("file", file.into_part()?);
-        let path = format!("/teams/{}/import", seg(team_id));
+        let path = format!("/teams/{}/import", seg("team_id", team_id)?);
         post_form(self, "import_team", &path, form).await
     }
 
@@ -672,7 +696,7 @@ impl Client {
     /// The upload session `upload_id`, with how much has arrived so far (`file_offset`) (`GET
     /// /api/v4/uploads/{upload_id}`).
     pub async fn get_upload_session(&self, upload_id: &str) -> Result<types::UploadSession> {
-        let url = api_url(self, &format!("/uploads/{}", seg(upload_id)));
+        let url = api_url(self, &format!("/uploads/{}", seg("upload_id", upload_id)?));
         let request = self
             .client()
             .get(url)
@@ -690,7 +714,7 @@ impl Client {
         upload_id: &str,
         data: impl Into<reqwest::Body>,
     ) -> Result<Option<types::FileInfo>> {
-        let url = api_url(self, &format!("/uploads/{}", seg(upload_id)));
+        let url = api_url(self, &format!("/uploads/{}", seg("upload_id", upload_id)?));
         let request = self
             .client()
             .post(url)
@@ -714,20 +738,26 @@ impl Client {
 
     /// Downloads the file `file_id` (`GET /api/v4/files/{file_id}`) as a stream.
     pub async fn download_file(&self, file_id: &str) -> Result<Download> {
-        let url = api_url(self, &format!("/files/{}", seg(file_id)));
+        let url = api_url(self, &format!("/files/{}", seg("file_id", file_id)?));
         download(self, "get_file", self.client().get(url)).await
     }
 
     /// Downloads the thumbnail of the image file `file_id` (`GET
     /// /api/v4/files/{file_id}/thumbnail`).
     pub async fn download_thumbnail(&self, file_id: &str) -> Result<Download> {
-        let url = api_url(self, &format!("/files/{}/thumbnail", seg(file_id)));
+        let url = api_url(
+            self,
+            &format!("/files/{}/thumbnail", seg("file_id", file_id)?),
+        );
         download(self, "get_file_thumbnail", self.client().get(url)).await
     }
 
     /// Downloads the preview of the image file `file_id` (`GET /api/v4/files/{file_id}/preview`).
     pub async fn download_preview(&self, file_id: &str) -> Result<Download> {
-        let url = api_url(self, &format!("/files/{}/preview", seg(file_id)));
+        let url = api_url(
+            self,
+            &format!("/files/{}/preview", seg("file_id", file_id)?),
+        );
         download(self, "get_file_preview", self.client().get(url)).await
     }
 
@@ -735,7 +765,11 @@ impl Client {
     /// outside the API base path), `hash` being the link's `h` parameter. Public links must be
     /// enabled on the server.
     pub async fn download_public_file(&self, file_id: &str, hash: &str) -> Result<Download> {
-        let url = format!("{}/files/{}/public", self.baseurl(), seg(file_id));
+        let url = format!(
+            "{}/files/{}/public",
+            self.baseurl(),
+            seg("file_id", file_id)?
+        );
         let request = self
             .client()
             .request(Method::GET, url)

@@ -51,6 +51,8 @@ pub struct Inner {
     /// The token's generation, bumped by every change of token (login, relogin, `set_token`,
     /// logout): websocket listeners watch it to move to a new token at once.
     pub(crate) token_generation: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The MFA codes the logins used (`crate::mfa`).
+    pub(crate) mfa: Arc<crate::mfa::MfaState>,
 }
 
 impl Inner {

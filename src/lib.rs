@@ -24,6 +24,7 @@ mod error;
 pub mod files;
 pub mod generated;
 pub mod hooks;
+pub mod mfa;
 pub mod options;
 pub mod paginate;
 pub mod raw;

@@ -21,15 +21,27 @@ pub enum Auth {
         /// The token.
         token: SecretString,
     },
-    /// Login id (username or email) and password, and the MFA code when the account has MFA.
+    /// Login id (username or email) and password, and for accounts with MFA one of: a code typed in
+    /// once (`mfa_token`), the TOTP secret (`mfa_secret`), or a callback (see [`crate::mfa`]).
     Login {
         /// Username or email.
         login_id: String,
         /// The password.
         password: SecretString,
-        /// The current MFA (TOTP) code, for accounts with MFA.
+        /// A current MFA (TOTP) code. It is valid once: the first login sends it, and a relogin
+        /// (a revoked session, the websocket's) then fails with [`Error::MfaCodeUsed`]. Give
+        /// `mfa_secret` or a callback to relogin.
         #[serde(default)]
         mfa_token: Option<SecretString>,
+        /// The account's TOTP secret, base32 as Mattermost shows it when MFA is set up: each login
+        /// sends a fresh code made from it (waiting for the next 30 s step when this client used
+        /// the current one).
+        #[serde(default)]
+        mfa_secret: Option<SecretString>,
+        /// A callback giving a fresh MFA code for each login (not loadable from JSON, TOML or the
+        /// environment).
+        #[serde(skip)]
+        mfa_callback: Option<crate::mfa::MfaCallback>,
     },
 }
 
@@ -47,10 +59,13 @@ impl Auth {
             login_id: login_id.into(),
             password: SecretString::from(password.into()),
             mfa_token: None,
+            mfa_secret: None,
+            mfa_callback: None,
         }
     }
 
-    /// Login id + password + MFA code auth.
+    /// Login id + password + a one-time MFA code auth: the code is sent by the first login only
+    /// (a relogin fails with [`Error::MfaCodeUsed`]); see [`Auth::login_totp`] to relogin.
     pub fn login_mfa(
         login_id: impl Into<String>,
         password: impl Into<String>,
@@ -60,6 +75,40 @@ impl Auth {
             login_id: login_id.into(),
             password: SecretString::from(password.into()),
             mfa_token: Some(SecretString::from(mfa_token.into())),
+            mfa_secret: None,
+            mfa_callback: None,
+        }
+    }
+
+    /// Login id + password + the account's TOTP secret (base32, as Mattermost shows it): each
+    /// login, relogins included, sends a fresh code.
+    pub fn login_totp(
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        mfa_secret: impl Into<String>,
+    ) -> Auth {
+        Auth::Login {
+            login_id: login_id.into(),
+            password: SecretString::from(password.into()),
+            mfa_token: None,
+            mfa_secret: Some(SecretString::from(mfa_secret.into())),
+            mfa_callback: None,
+        }
+    }
+
+    /// Login id + password + a callback called at each login, relogins included, for a fresh MFA
+    /// code.
+    pub fn login_mfa_callback(
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        code: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Auth {
+        Auth::Login {
+            login_id: login_id.into(),
+            password: SecretString::from(password.into()),
+            mfa_token: None,
+            mfa_secret: None,
+            mfa_callback: Some(crate::mfa::MfaCallback::new(code)),
         }
     }
 }
@@ -74,12 +123,16 @@ impl std::fmt::Debug for Auth {
             Auth::Login {
                 login_id,
                 mfa_token,
+                mfa_secret,
+                mfa_callback,
                 ..
             } => f
                 .debug_struct("Login")
                 .field("login_id", login_id)
                 .field("password", &"[redacted]")
                 .field("mfa_token", &mfa_token.as_ref().map(|_| "[redacted]"))
+                .field("mfa_secret", &mfa_secret.as_ref().map(|_| "[redacted]"))
+                .field("mfa_callback", mfa_callback)
                 .finish(),
         }
     }
@@ -145,7 +198,10 @@ pub struct Options {
     /// Time allowed for each request (default 10 s). Seconds as a number, or `"500ms"`, `"10s"`, `"2m"`.
     #[serde(deserialize_with = "de::duration")]
     pub timeout: Duration,
-    /// Verify the server's TLS certificate (default true).
+    /// Verify the server's TLS certificate (default true). `false` accepts any certificate:
+    /// anyone on the network path can then read and change the traffic, the token and the
+    /// password included. Prefer `ca_cert` for a private CA or a self-signed certificate. A client
+    /// built with verification off logs a warning (target `matterapi`).
     #[serde(deserialize_with = "de::flexible_bool")]
     pub verify: bool,
     /// A PEM file of CA certificates to trust, in addition to the system's.
@@ -295,6 +351,18 @@ pub(crate) fn masked(url: &str) -> String {
     }
 }
 
+/// Logs at warn level (target `matterapi`) that `transport` (`"REST"`, `"websocket"`) of a client
+/// accepts any TLS certificate (`verify` off). Call it once per client and transport, when its
+/// connector is built.
+pub(crate) fn warn_unverified_tls(transport: &str) {
+    tracing::warn!(
+        target: "matterapi",
+        transport,
+        "TLS certificate verification is off (verify=false): anyone on the network path can read \
+         and change the traffic, the token included"
+    );
+}
+
 fn config(field: &str, problem: impl std::fmt::Display) -> Error {
     Error::Config(format!("`{field}`: {problem}"))
 }
@@ -333,7 +401,8 @@ impl Options {
 
     /// Options from an environment-style map: keys with `prefix` (e.g. `MATTERAPI_`) in upper snake
     /// case, values as strings. `MATTERAPI_URL`, `MATTERAPI_TIMEOUT=30`, `MATTERAPI_VERIFY=false`,
-    /// `MATTERAPI_TOKEN` or `MATTERAPI_LOGIN_ID` + `MATTERAPI_PASSWORD` (+ `MATTERAPI_MFA_TOKEN`),
+    /// `MATTERAPI_TOKEN` or `MATTERAPI_LOGIN_ID` + `MATTERAPI_PASSWORD` (+ `MATTERAPI_MFA_SECRET` or
+    /// `MATTERAPI_MFA_TOKEN`),
     /// `MATTERAPI_PROXIES_HTTPS=...`. Keys without the prefix are ignored; unknown keys with it are
     /// errors.
     pub fn from_env_map<I, K, V>(prefix: &str, vars: I) -> Result<Options>
@@ -352,7 +421,7 @@ impl Options {
             let name = name.to_lowercase();
             let v = serde_json::Value::String(v.into());
             match name.as_str() {
-                "token" | "login_id" | "password" | "mfa_token" => {
+                "token" | "login_id" | "password" | "mfa_token" | "mfa_secret" => {
                     auth.insert(name, v);
                 }
                 _ => match name.strip_prefix("proxies_") {
@@ -449,6 +518,28 @@ impl Options {
         {
             return Err(config("auth.login_id", "is empty"));
         }
+        if let Some(Auth::Login {
+            mfa_token,
+            mfa_secret,
+            mfa_callback,
+            ..
+        }) = &self.auth
+        {
+            let given = [
+                mfa_token.is_some(),
+                mfa_secret.is_some(),
+                mfa_callback.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() > 1 {
+                return Err(config(
+                    "auth.mfa_secret",
+                    "give one of `mfa_token`, `mfa_secret` and an MFA callback",
+                ));
+            }
+            if let Some(secret) = mfa_secret {
+                crate::mfa::decode_secret(secret.expose_secret())?;
+            }
+        }
         if let Some(Auth::Token { token }) = &self.auth
             && token.expose_secret().is_empty()
         {
@@ -519,7 +610,8 @@ impl Options {
     }
 
     /// The reqwest client these options describe: timeout, TLS (verification, CA, client
-    /// certificate), proxies, user agent; never storing cookies.
+    /// certificate), proxies, user agent; never storing cookies, never following redirects. With
+    /// `verify` off it logs [`warn_unverified_tls`] (once: one HTTP client per [`crate::Client`]).
     pub(crate) fn http_client(&self) -> Result<reqwest::Client> {
         crate::client::install_crypto_provider();
         let mut b =
@@ -527,10 +619,14 @@ impl Options {
                 .connect_timeout(self.timeout)
                 .timeout(self.timeout)
                 .pool_max_idle_per_host(self.max_connections)
+                // The API never redirects: a redirect reply comes back as its status (an error),
+                // and no credential or body follows it to another host.
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(self.user_agent.clone().unwrap_or_else(|| {
                     concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")).into()
                 }));
         if !self.verify {
+            warn_unverified_tls("REST");
             b = b.tls_danger_accept_invalid_certs(true);
         }
         for cert in self.ca_certificates()? {
@@ -643,7 +739,31 @@ impl OptionsBuilder {
         self
     }
 
-    /// Authenticate with login id, password and the current MFA code.
+    /// Authenticate with login id, password and the account's TOTP secret ([`Auth::login_totp`]).
+    pub fn login_totp(
+        mut self,
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        mfa_secret: impl Into<String>,
+    ) -> Self {
+        self.options.auth = Some(Auth::login_totp(login_id, password, mfa_secret));
+        self
+    }
+
+    /// Authenticate with login id, password and a callback giving a fresh MFA code at each login
+    /// ([`Auth::login_mfa_callback`]).
+    pub fn login_mfa_callback(
+        mut self,
+        login_id: impl Into<String>,
+        password: impl Into<String>,
+        code: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.options.auth = Some(Auth::login_mfa_callback(login_id, password, code));
+        self
+    }
+
+    /// Authenticate with login id, password and a one-time MFA code ([`Auth::login_mfa`]: sent
+    /// by the first login only).
     pub fn login_mfa(
         mut self,
         login_id: impl Into<String>,

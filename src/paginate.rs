@@ -2,7 +2,10 @@
 //!
 //! - [`paginate`] walks any `page`/`per_page` operation: give it a closure that sends one page, and
 //!   it asks for page 0, 1, 2, ... with [`MAX_PER_PAGE`] items each (the most the server gives: it
-//!   silently caps `per_page` at 200), until a page comes back short.
+//!   silently caps `per_page` at 200), until a page comes back short. A walk that cannot end is
+//!   stopped with an error: a page that repeats the one before it item for item
+//!   ([`Error::PageRepeated`]: the server ignores `page`), or more pages than
+//!   [`Paginate::page_limit`] ([`Error::PageLimitReached`], [`DEFAULT_PAGE_LIMIT`] by default).
 //! - [`Client::channel_posts`](crate::Client::channel_posts) walks a channel's posts with the post
 //!   cursors of `GET /channels/{channel_id}/posts` (`before`, `after`, `since`) from a
 //!   [`PostCursor`].
@@ -43,6 +46,9 @@ use crate::generated::ResponseValue;
 /// The most items the server gives per page, whatever `per_page` asks for.
 pub const MAX_PER_PAGE: u32 = 200;
 
+/// The default [`Paginate::page_limit`]: 10,000 pages (2,000,000 items of 200).
+pub const DEFAULT_PAGE_LIMIT: u32 = 10_000;
+
 /// A page of items: what a page's request gives back, as a list.
 pub trait PageItems {
     /// The items' type.
@@ -69,6 +75,12 @@ impl<T> PageItems for ResponseValue<Vec<T>> {
 /// [`MAX_PER_PAGE`] items (see [`Paginate::per_page`]), until a page has fewer items than asked
 /// for, or an error (the stream's last item), or [`Paginate::max_pages`] pages.
 ///
+/// The walk ends with an error, after the items of the pages before, when a page holds the same
+/// items as the page before it ([`Error::PageRepeated`]: a server that ignores `page` would
+/// otherwise be walked forever), or when [`Paginate::page_limit`] pages were fetched and the last
+/// was full ([`Error::PageLimitReached`]). Items are compared for that, hence `T: PartialEq +
+/// Clone` to walk (the generated types are both); the last page is kept until the next arrives.
+///
 /// `fetch` is typically a generated operation's `send()`:
 /// `paginate(|page, per_page| client.get_users().page(page).per_page(per_page).send())`.
 pub fn paginate<F, Fut, R, E>(fetch: F) -> Paginate<F, Fut, R::Item>
@@ -83,7 +95,9 @@ where
         per_page: MAX_PER_PAGE,
         next_page: 0,
         max_pages: None,
+        page_limit: DEFAULT_PAGE_LIMIT,
         fetched: 0,
+        previous: None,
         buffered: VecDeque::new(),
         in_flight: None,
         done: false,
@@ -97,7 +111,10 @@ pub struct Paginate<F, Fut, T> {
     per_page: u32,
     next_page: u32,
     max_pages: Option<u32>,
+    page_limit: u32,
     fetched: u32,
+    /// The last full page's items, to see the next one repeat it.
+    previous: Option<Vec<T>>,
     buffered: VecDeque<T>,
     in_flight: Option<Pin<Box<Fut>>>,
     done: bool,
@@ -112,6 +129,7 @@ impl<F, Fut, T> std::fmt::Debug for Paginate<F, Fut, T> {
             .field("per_page", &self.per_page)
             .field("next_page", &self.next_page)
             .field("max_pages", &self.max_pages)
+            .field("page_limit", &self.page_limit)
             .field("fetched", &self.fetched)
             .field("buffered", &self.buffered.len())
             .field("done", &self.done)
@@ -133,7 +151,8 @@ impl<F, Fut, T> Paginate<F, Fut, T> {
         self
     }
 
-    /// Fetches at most `pages` pages, then ends (without an error).
+    /// Fetches at most `pages` pages, then ends (without an error): a walk of the first pages. To
+    /// bound a walk meant to be complete, see [`Paginate::page_limit`].
     pub fn max_pages(mut self, pages: u32) -> Self {
         self.max_pages = Some(pages);
         self
@@ -143,6 +162,14 @@ impl<F, Fut, T> Paginate<F, Fut, T> {
     pub fn pages_fetched(&self) -> u32 {
         self.fetched
     }
+
+    /// The most pages the walk fetches (default [`DEFAULT_PAGE_LIMIT`]): when that many were
+    /// fetched and the last was full, the walk ends with [`Error::PageLimitReached`] instead of
+    /// asking for more. At least 1.
+    pub fn page_limit(mut self, pages: u32) -> Self {
+        self.page_limit = pages.max(1);
+        self
+    }
 }
 
 impl<F, Fut, T, R, E> Paginate<F, Fut, T>
@@ -151,6 +178,7 @@ where
     Fut: Future<Output = std::result::Result<R, E>>,
     R: PageItems<Item = T>,
     E: Into<Error>,
+    T: PartialEq + Clone,
 {
     /// The next item, `None` at the end.
     pub async fn next(&mut self) -> Option<Result<T>> {
@@ -173,6 +201,7 @@ where
     Fut: Future<Output = std::result::Result<R, E>>,
     R: PageItems<Item = T>,
     E: Into<Error>,
+    T: PartialEq + Clone,
 {
     type Item = Result<T>;
 
@@ -192,6 +221,12 @@ where
                         this.done = true;
                         continue;
                     }
+                    if this.fetched >= this.page_limit {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(Error::PageLimitReached {
+                            limit: this.page_limit,
+                        })));
+                    }
                     this.in_flight
                         .insert(Box::pin((this.fetch)(this.next_page, this.per_page)))
                 }
@@ -209,11 +244,22 @@ where
                 }
                 Ok(page) => {
                     let items = page.into_items();
+                    if !items.is_empty() && this.previous.as_ref() == Some(&items) {
+                        this.done = true;
+                        this.previous = None;
+                        return Poll::Ready(Some(Err(Error::PageRepeated {
+                            page: this.next_page,
+                        })));
+                    }
                     match this.next_page.checked_add(1) {
                         Some(next) if items.len() >= this.per_page as usize => {
                             this.next_page = next;
+                            this.previous = Some(items.clone());
                         }
-                        _ => this.done = true,
+                        _ => {
+                            this.done = true;
+                            this.previous = None;
+                        }
                     }
                     this.buffered.extend(items);
                 }

@@ -254,7 +254,9 @@ pub struct RawRequest<'a> {
 
 impl Client {
     /// A request to `path` under the API base (`{url}{basepath}{path}`, e.g. `/users/me`), for
-    /// endpoints and payloads the spec lacks.
+    /// endpoints and payloads the spec lacks. A path with a `.` or `..` segment (which would be
+    /// resolved into another endpoint) is refused when sent, with
+    /// [`Error::InvalidPathParameter`] naming `path`: percent-encode values put into it.
     pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest<'_> {
         RawRequest {
             client: self,
@@ -325,6 +327,7 @@ impl<'a> RawRequest<'a> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        crate::request::check_raw_path(&self.path)?;
         let mut req = self
             .client
             .client()

@@ -181,3 +181,91 @@ pub(crate) async fn send_json<T: DeserializeOwned>(
     let body = read_body(resp).await?;
     serde_json::from_slice(&body).map_err(|source| Error::Decode { body, source })
 }
+
+/// What is wrong with `value` as one path segment, if anything: empty, `.` or `..` (which the URL
+/// parser or the server would resolve), or with a `/` or `\` (a separator once decoded; the URL
+/// parser takes `\` for `/`) or a control character.
+fn path_segment_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        Some("is empty")
+    } else if value == "." || value == ".." {
+        Some("is `.` or `..`")
+    } else if value.contains('/') {
+        Some("contains `/`")
+    } else if value.contains('\\') {
+        Some("contains `\\`")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    }
+}
+
+/// The start of the message that carries [`Error::InvalidPathParameter`] through the generated
+/// client's `progenitor_client::Error::InvalidRequest` (read back by [`invalid_path_parameter`]).
+const INVALID_PATH_PARAMETER: &str = "invalid path parameter `";
+
+/// `value` percent-encoded as the path segment of parameter `name`, or
+/// [`Error::InvalidPathParameter`] when it would change the path ([`path_segment_problem`]).
+/// Used by [`crate::files`].
+pub(crate) fn path_segment(name: &str, value: &str) -> Result<String> {
+    match path_segment_problem(value) {
+        None => Ok(progenitor_client::encode_path(value)),
+        Some(reason) => Err(Error::InvalidPathParameter {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        }),
+    }
+}
+
+/// [`path_segment`] for the generated operations: `build.rs` rewrites each of their
+/// `encode_path(&x.to_string())` into `path_param("x", &x.to_string())?`. The failure travels as
+/// `InvalidRequest`, which `From<progenitor_client::Error<()>>` turns back into
+/// [`Error::InvalidPathParameter`].
+// The generated operations' own error type, large as it is.
+#[allow(clippy::result_large_err)]
+pub(crate) fn path_param<E>(
+    name: &str,
+    value: &str,
+) -> std::result::Result<String, progenitor_client::Error<E>> {
+    path_segment(name, value).map_err(|e| match e {
+        Error::InvalidPathParameter { name, reason } => progenitor_client::Error::InvalidRequest(
+            format!("{INVALID_PATH_PARAMETER}{name}`: {reason}"),
+        ),
+        other => progenitor_client::Error::InvalidRequest(other.to_string()),
+    })
+}
+
+/// [`Error::InvalidPathParameter`] back from the message [`path_param`] made, if `message` is one.
+pub(crate) fn invalid_path_parameter(message: &str) -> Option<Error> {
+    let (name, reason) = message
+        .strip_prefix(INVALID_PATH_PARAMETER)?
+        .split_once("`: ")?;
+    Some(Error::InvalidPathParameter {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// Checks a [`Client::raw`] path: no `.` or `..` segment (also percent-encoded, as `%2e`), which the
+/// URL parser would resolve into another endpoint; `\` counts as a separator, as the parser takes
+/// it, and control characters are refused.
+pub(crate) fn check_raw_path(path: &str) -> Result<()> {
+    let refuse = |reason: &str| {
+        Err(Error::InvalidPathParameter {
+            name: "path".into(),
+            reason: reason.to_owned(),
+        })
+    };
+    let path_only = path.split(['?', '#']).next().unwrap_or("");
+    if path_only.chars().any(char::is_control) {
+        return refuse("contains a control character");
+    }
+    for segment in path_only.split(['/', '\\']) {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return refuse("has a `.` or `..` segment");
+        }
+    }
+    Ok(())
+}

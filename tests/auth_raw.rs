@@ -476,3 +476,181 @@ async fn raw_request_failure_keeps_status_and_body_or_returns_it_with_any_status
         .unwrap();
     assert_eq!(raw.text(), "limit exceeded");
 }
+
+// ===== MFA codes on relogin =====
+
+/// A login endpoint that accepts any body and gives a new session each time.
+async fn any_login(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Token", "session")
+                .set_body_json(user("alice")),
+        )
+        .mount(server)
+        .await;
+}
+
+/// The MFA code (`token`) of each login body the server got.
+async fn sent_codes(server: &MockServer) -> Vec<Option<String>> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v4/users/login")
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).expect("json body");
+            body["token"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stored_one_time_code_is_sent_once_and_a_relogin_says_so() {
+    let server = MockServer::start().await;
+    any_login(&server).await;
+    let client = Client::builder(server.uri())
+        .login_mfa("alice", "pw", "123456")
+        .build()
+        .unwrap();
+    client.login().await.expect("first login");
+    let err = client.relogin().await.expect_err("the code was used");
+    assert!(matches!(err, Error::MfaCodeUsed), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("already used"), "{text}");
+    assert!(text.contains("mfa_secret"), "says how: {text}");
+    assert!(!text.contains("123456"), "{text}");
+    assert_eq!(sent_codes(&server).await, [Some("123456".to_owned())]);
+}
+
+#[test]
+fn totp_codes_match_the_rfc_6238_sha1_test_vectors() {
+    // RFC 6238 appendix B: the SHA-1 key "12345678901234567890"; 8-digit codes of which Mattermost's
+    // 6 digits are the last 6.
+    let key = b"12345678901234567890";
+    for (time, code) in [
+        (59, "287082"),
+        (1_111_111_109, "081804"),
+        (1_111_111_111, "050471"),
+        (1_234_567_890, "005924"),
+        (2_000_000_000, "279037"),
+        (20_000_000_000, "353130"),
+    ] {
+        assert_eq!(matterapi::mfa::totp_code(key, time), code, "at {time}");
+    }
+}
+
+/// The base32 of the RFC 6238 SHA-1 key, as Mattermost would show a secret.
+const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn two_logins_with_a_totp_secret_send_two_fresh_correct_codes() {
+    let server = MockServer::start().await;
+    any_login(&server).await;
+    let client = Client::builder(server.uri())
+        .login_totp("alice", "pw", SECRET.to_lowercase())
+        .build()
+        .unwrap();
+    let first_step = unix_now() / 30;
+    client.login().await.expect("first login");
+    // The second login comes within the same step: it waits for the next one, as the server
+    // refuses a code it has seen.
+    client.relogin().await.expect("relogin");
+    let last_step = unix_now() / 30;
+    let codes: Vec<String> = sent_codes(&server)
+        .await
+        .into_iter()
+        .map(|c| c.expect("a code"))
+        .collect();
+    assert_eq!(codes.len(), 2);
+    assert_ne!(codes[0], codes[1], "a fresh code each login");
+    let key = b"12345678901234567890";
+    let step_of = |code: &str| {
+        (first_step..=last_step).find(|s| matterapi::mfa::totp_code(key, s * 30) == code)
+    };
+    let (a, b) = (step_of(&codes[0]), step_of(&codes[1]));
+    assert!(a.is_some() && b.is_some(), "correct codes: {codes:?}");
+    assert!(a < b, "the second from a later step");
+}
+
+#[tokio::test]
+async fn a_callback_gives_the_code_of_each_login() {
+    let server = MockServer::start().await;
+    any_login(&server).await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = calls.clone();
+    let client = Client::builder(server.uri())
+        .login_mfa_callback("alice", "pw", move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            format!("{:06}", 111_111 * (n + 1))
+        })
+        .build()
+        .unwrap();
+    client.login().await.expect("first login");
+    client.relogin().await.expect("relogin");
+    assert_eq!(
+        sent_codes(&server).await,
+        [Some("111111".to_owned()), Some("222222".to_owned())]
+    );
+}
+
+#[test]
+fn an_mfa_secret_loads_from_json_and_env_and_a_bad_one_names_the_field() {
+    let o = matterapi::Options::from_json(&format!(
+        r#"{{"url": "http://127.0.0.1:1", "auth": {{"login_id": "alice", "password": "pw", "mfa_secret": "{SECRET}"}}}}"#
+    ))
+    .expect("options");
+    let debug = format!("{o:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(matches!(
+        &o.auth,
+        Some(Auth::Login {
+            mfa_secret: Some(_),
+            mfa_token: None,
+            ..
+        })
+    ));
+    let o = matterapi::Options::from_env_map(
+        "MATTERAPI_",
+        [
+            ("MATTERAPI_URL", "http://127.0.0.1:1"),
+            ("MATTERAPI_LOGIN_ID", "alice"),
+            ("MATTERAPI_PASSWORD", "pw"),
+            ("MATTERAPI_MFA_SECRET", SECRET),
+        ],
+    )
+    .expect("env options");
+    assert!(matches!(
+        &o.auth,
+        Some(Auth::Login {
+            mfa_secret: Some(_),
+            ..
+        })
+    ));
+
+    let err = matterapi::Options::from_json(
+        r#"{"url": "http://127.0.0.1:1", "auth": {"login_id": "alice", "password": "pw", "mfa_secret": "not base32!"}}"#,
+    )
+    .expect_err("bad secret");
+    assert!(err.to_string().contains("auth.mfa_secret"), "{err}");
+    assert!(!err.to_string().contains("not base32!"), "{err}");
+    let both = Client::builder("http://127.0.0.1:1")
+        .auth(Some(Auth::Login {
+            login_id: "alice".into(),
+            password: "pw".to_owned().into(),
+            mfa_token: Some("123456".to_owned().into()),
+            mfa_secret: Some(SECRET.to_owned().into()),
+            mfa_callback: None,
+        }))
+        .build();
+    assert!(both.is_err(), "a code and a secret at once is refused");
+}

@@ -863,3 +863,345 @@ fn the_websocket_url_of_valid_options_is_ws_or_wss() {
         );
     }
 }
+
+// ===== path parameters that would change the path =====
+
+/// Values of a path parameter that would make another path: the client must refuse each before
+/// sending anything.
+const HOSTILE_SEGMENTS: [&str; 9] = [
+    "",
+    ".",
+    "..",
+    "../../users/me",
+    "a/b",
+    "..\\..\\users\\me",
+    "a\\b",
+    "me\n",
+    "a\u{0}b",
+];
+
+/// A server that answers every request with 200 `{}`: what reached it is in `received_requests`.
+async fn answering_everything() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn assert_invalid_path_parameter(err: &Error, name: &str, value: &str) {
+    match err {
+        Error::InvalidPathParameter { name: n, .. } => assert_eq!(n, name, "for {value:?}"),
+        other => panic!("{value:?}: expected InvalidPathParameter for `{name}`, got {other:?}"),
+    }
+    assert!(
+        err.to_string().contains(&format!("`{name}`")),
+        "the message names the parameter: {err}"
+    );
+}
+
+async fn assert_nothing_sent(server: &MockServer) {
+    let got = server.received_requests().await.unwrap_or_default();
+    let paths: Vec<String> = got.iter().map(|r| r.url.path().to_owned()).collect();
+    assert!(
+        paths.is_empty(),
+        "nothing may be sent; the server got {paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_generated_operation_refuses_a_path_parameter_that_changes_the_path() {
+    let server = answering_everything().await;
+    let client = client(&server.uri(), Duration::from_secs(5));
+    for value in HOSTILE_SEGMENTS {
+        let err = Error::from(
+            client
+                .get_user_by_username()
+                .username(value)
+                .send()
+                .await
+                .expect_err(value),
+        );
+        assert_invalid_path_parameter(&err, "username", value);
+        // The raw twin and `call()` go through the same check.
+        let raw = client.get_user_by_username().username(value).send_raw();
+        assert_invalid_path_parameter(&raw.await.expect_err(value), "username", value);
+    }
+    assert_nothing_sent(&server).await;
+}
+
+#[tokio::test]
+async fn a_generated_operation_with_two_path_parameters_checks_each() {
+    let server = answering_everything().await;
+    let client = client(&server.uri(), Duration::from_secs(5));
+    for value in HOSTILE_SEGMENTS {
+        let first = client
+            .get_team_member()
+            .team_id(value)
+            .user_id("u1")
+            .send()
+            .await;
+        assert_invalid_path_parameter(&Error::from(first.expect_err(value)), "team_id", value);
+        let second = client
+            .get_team_member()
+            .team_id("t1")
+            .user_id(value)
+            .send()
+            .await;
+        assert_invalid_path_parameter(&Error::from(second.expect_err(value)), "user_id", value);
+    }
+    assert_nothing_sent(&server).await;
+    // A plain value still goes through, percent-encoded.
+    client
+        .get_team_member()
+        .team_id("t 1")
+        .user_id("u1")
+        .send()
+        .await
+        .expect("a plain value");
+    let got = server.received_requests().await.unwrap_or_default();
+    assert_eq!(got[0].url.path(), "/api/v4/teams/t%201/members/u1");
+}
+
+#[tokio::test]
+async fn the_file_operations_refuse_an_id_that_changes_the_path() {
+    let server = answering_everything().await;
+    let client = client(&server.uri(), Duration::from_secs(5));
+    for value in HOSTILE_SEGMENTS {
+        let err = client.download_file(value).await.expect_err(value);
+        assert_invalid_path_parameter(&err, "file_id", value);
+        let err = client.get_upload_session(value).await.expect_err(value);
+        assert_invalid_path_parameter(&err, "upload_id", value);
+        let image = matterapi::files::UploadFile::from_bytes("a.png", &b"png"[..]);
+        let err = client
+            .set_profile_image(value, image)
+            .await
+            .expect_err(value);
+        assert_invalid_path_parameter(&err, "user_id", value);
+    }
+    assert_nothing_sent(&server).await;
+}
+
+#[tokio::test]
+async fn a_raw_path_with_dot_segments_is_refused() {
+    let server = answering_everything().await;
+    let client = client(&server.uri(), Duration::from_secs(5));
+    for path in [
+        "/users/../me",
+        "/users/..",
+        "/../users/me",
+        "/users/./me",
+        "/users/%2e%2E/me",
+        "/users/.%2e/me",
+        "/users\\..\\me",
+        "/users/me\r\nX-Evil: 1",
+    ] {
+        let err = client
+            .raw(matterapi::Method::GET, path)
+            .send()
+            .await
+            .expect_err(path);
+        assert_invalid_path_parameter(&err, "path", path);
+    }
+    assert_nothing_sent(&server).await;
+    // Dots inside a segment are fine.
+    client
+        .raw(matterapi::Method::GET, "/files/a..b.txt")
+        .send()
+        .await
+        .expect("dots inside a segment");
+}
+
+// ===== redirects are not followed =====
+
+/// A second host that records what reaches it.
+async fn second_host() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Token", "token-from-the-second-host")
+                .set_body_json(serde_json::json!({"id": "evil", "username": "evil"})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A server that redirects every request to `to` with `status`, keeping the path.
+async fn redirecting(status: u16, to: &MockServer) -> MockServer {
+    let server = MockServer::start().await;
+    let target = to.uri();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(move |req: &wiremock::Request| {
+            ResponseTemplate::new(status)
+                .insert_header("Location", format!("{target}{}", req.url.path()).as_str())
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_login_redirected_to_another_host_sends_it_no_credentials() {
+    let second = second_host().await;
+    let first = redirecting(307, &second).await;
+    let client = Client::builder(first.uri())
+        .login("alice", "the-password")
+        .retry(RetryPolicy::off())
+        .build()
+        .expect("client");
+    let err = client.login().await.expect_err("a redirect is not a login");
+    assert_eq!(err.status(), Some(StatusCode::TEMPORARY_REDIRECT), "{err}");
+    assert!(client.token().is_none(), "no token was taken");
+    assert_eq!(first.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!(
+        second.received_requests().await.unwrap_or_default().len(),
+        0,
+        "the second host got the login"
+    );
+}
+
+#[tokio::test]
+async fn a_call_with_a_token_redirected_to_another_host_sends_it_nothing() {
+    let second = second_host().await;
+    for status in [301, 302, 303, 307, 308] {
+        let first = redirecting(status, &second).await;
+        let client = Client::builder(first.uri())
+            .token("the-token")
+            .retry(RetryPolicy::off())
+            .build()
+            .expect("client");
+        let err = Error::from(client.get_user().user_id("me").send().await.unwrap_err());
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err}");
+        let raw = client
+            .raw(matterapi::Method::GET, "/users/me")
+            .send()
+            .await
+            .expect_err("a redirect is an error");
+        assert_eq!(raw.status().map(|s| s.as_u16()), Some(status), "{raw}");
+    }
+    assert_eq!(
+        second.received_requests().await.unwrap_or_default().len(),
+        0,
+        "the second host got a request"
+    );
+}
+
+// ===== verify=false is said =====
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What `f` logs at warn level and above (target `matterapi`).
+fn warnings_of(f: impl FnOnce()) -> String {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = captured.0.lock().expect("lock").clone();
+    String::from_utf8(text).expect("utf-8")
+}
+
+#[test]
+fn a_client_without_certificate_verification_warns_once() {
+    let log = warnings_of(|| {
+        let client = Client::builder("https://127.0.0.1:1")
+            .token("the-token")
+            .verify(false)
+            .build()
+            .expect("client");
+        let _clone = client.clone();
+        let _ = client.options();
+    });
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(lines.len(), 1, "one warning: {log}");
+    assert!(lines[0].contains("matterapi"), "target matterapi: {log}");
+    assert!(lines[0].contains("verif"), "says what is off: {log}");
+    assert!(!log.contains("the-token"), "{log}");
+
+    let quiet = warnings_of(|| {
+        Client::builder("https://127.0.0.1:1")
+            .token("t")
+            .build()
+            .expect("client");
+    });
+    assert!(quiet.is_empty(), "no warning with verification on: {quiet}");
+}
+
+// ===== a download's file name =====
+
+async fn download_named(disposition: &str) -> matterapi::files::Download {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/files/f1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Disposition", disposition)
+                .set_body_bytes(&b"data"[..]),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server.uri(), Duration::from_secs(5));
+    client.download_file("f1").await.expect("download")
+}
+
+#[tokio::test]
+async fn a_download_names_only_a_safe_base_name() {
+    let cases: [(&str, Option<&str>, Option<&str>); 10] = [
+        (
+            "attachment; filename=\"../../../../x/evil.txt\"",
+            Some("evil.txt"),
+            Some("../../../../x/evil.txt"),
+        ),
+        (
+            "attachment; filename=\"..\\\\..\\\\windows\\\\evil.txt\"",
+            Some("evil.txt"),
+            Some("..\\..\\windows\\evil.txt"),
+        ),
+        (
+            "attachment; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd",
+            Some("passwd"),
+            Some("../../etc/passwd"),
+        ),
+        ("attachment; filename=\"..\"", None, Some("..")),
+        ("attachment; filename=\"/\"", None, Some("/")),
+        ("attachment; filename=\"x/\"", None, Some("x/")),
+        (
+            "attachment; filename=\".bashrc\"",
+            Some("bashrc"),
+            Some(".bashrc"),
+        ),
+        (
+            "attachment; filename*=UTF-8''a%07b%0D%0A.txt",
+            Some("ab.txt"),
+            Some("a\u{7}b\r\n.txt"),
+        ),
+        (
+            "attachment; filename=\"report 1.pdf\"",
+            Some("report 1.pdf"),
+            Some("report 1.pdf"),
+        ),
+        ("attachment; filename=\"\"", None, None),
+    ];
+    for (disposition, safe, raw) in cases {
+        let d = download_named(disposition).await;
+        assert_eq!(d.file_name.as_deref(), safe, "{disposition}");
+        assert_eq!(d.file_name_unsanitized(), raw, "{disposition}");
+    }
+}

@@ -338,14 +338,37 @@ async fn login_with_password_and_totp_code_once_mfa_is_active() {
         assert!(std::time::Instant::now() < deadline, "clock stalled");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let with_code = support::login(
-        &conn,
-        &user.username,
-        &user.password,
-        Some(totp(&secret, totp_step())),
-    )
-    .await
-    .expect("login with password and TOTP code");
+    // The client makes the code from the secret at each login: a relogin (what a revoked session
+    // or the websocket does) sends a fresh one, waiting for the next step (the server refuses a
+    // code it has seen).
+    let with_code = Client::builder(conn.url.as_str())
+        .login_totp(
+            &user.username,
+            &user.password,
+            generated.secret.as_deref().expect("secret"),
+        )
+        .build()
+        .expect("client");
+    with_code
+        .login()
+        .await
+        .expect("login with password and a code from the TOTP secret");
+    let first_token = with_code.token().expect("a session");
+    let me = ok("get me", with_code.get_user().user_id("me").send().await);
+    assert_eq!(me.id.as_deref(), Some(user.id.as_str()));
+    with_code
+        .relogin()
+        .await
+        .expect("a second login with a fresh code from the secret");
+    let second_token = with_code.token().expect("a session");
+    {
+        use secrecy::ExposeSecret;
+        assert_ne!(
+            first_token.expose_secret(),
+            second_token.expose_secret(),
+            "a new session"
+        );
+    }
     let me = ok("get me", with_code.get_user().user_id("me").send().await);
     assert_eq!(me.id.as_deref(), Some(user.id.as_str()));
 
@@ -366,6 +389,34 @@ async fn login_with_password_and_totp_code_once_mfa_is_active() {
     assert_ne!(seen.mfa_active, Some(true));
     with_code.logout().await.expect("logout");
     session.logout().await.expect("logout");
+}
+
+#[tokio::test]
+async fn a_username_that_walks_the_path_is_refused_before_it_is_sent() {
+    let Some(conn) = support::live() else { return };
+    let bot = support::client(&conn, &conn.bot.token);
+    // Sent, the server would decode `%2F` and answer `GET /users/me`: the bot itself.
+    for hostile in ["../../users/me", "..", "..\\..\\users\\me"] {
+        let err = Error::from(
+            bot.get_user_by_username()
+                .username(hostile)
+                .send()
+                .await
+                .expect_err(hostile),
+        );
+        assert!(
+            matches!(&err, Error::InvalidPathParameter { name, .. } if name == "username"),
+            "{hostile}: {err:?}"
+        );
+    }
+    let alice = ok(
+        "a plain username",
+        bot.get_user_by_username()
+            .username(&conn.user.username)
+            .send()
+            .await,
+    );
+    assert_eq!(alice.id.as_deref(), Some(conn.user.id.as_str()));
 }
 
 #[tokio::test]

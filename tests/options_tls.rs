@@ -460,6 +460,7 @@ fn json_with_every_field() {
             login_id,
             password,
             mfa_token,
+            ..
         }) => {
             assert_eq!(login_id, "alice");
             assert_eq!(password.expose_secret(), PASSWORD);
@@ -582,6 +583,7 @@ fn env_map_login_with_mfa() {
             login_id,
             password,
             mfa_token,
+            ..
         }) => {
             assert_eq!(login_id, "alice");
             assert_eq!(password.expose_secret(), PASSWORD);

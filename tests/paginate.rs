@@ -153,9 +153,18 @@ async fn try_collect_gives_the_first_error() {
 #[tokio::test]
 async fn max_pages_bounds_the_walk() {
     let server = MockServer::start().await;
+    // Endless full pages, each with other users (a page repeating the one before is an error).
     Mock::given(method("GET"))
         .and(path("/api/v4/users"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(users(0, 2)))
+        .respond_with(|req: &Request| {
+            let page: usize = req
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "page")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            ResponseTemplate::new(200).set_body_json(users(page * 2, 2))
+        })
         .expect(3)
         .mount(&server)
         .await;
@@ -434,4 +443,91 @@ async fn max_pages_bounds_a_post_walk() {
     }
     assert_eq!(walk.pages_fetched(), 2);
     assert!((5..=10).contains(&n), "{n}");
+}
+
+/// Walks `stream` to its end: the items' ids, and the error it ended with, if any.
+async fn walk<S>(mut stream: S) -> (Vec<String>, Option<Error>)
+where
+    S: matterapi::paginate::Stream<Item = Result<matterapi::types::User, Error>> + Unpin,
+{
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    let mut got = Vec::new();
+    let mut end = None;
+    let mut items = 0;
+    while let Some(item) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+        items += 1;
+        assert!(items < 10_000, "the walk does not end");
+        match item {
+            Ok(user) => got.push(user.id.unwrap_or_default()),
+            Err(e) => {
+                assert!(end.is_none(), "a second error after {end:?}: {e}");
+                end = Some(e);
+            }
+        }
+    }
+    (got, end)
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_page_ends_the_walk_after_two_pages() {
+    let server = MockServer::start().await;
+    // Every page is the first one.
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(users(0, 3)))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let stream = paginate(|page, per_page| client.get_users().page(page).per_page(per_page).send())
+        .per_page(3);
+    let (got, end) = walk(stream).await;
+    assert_eq!(got, ["u0", "u1", "u2"], "the first page once");
+    match end {
+        Some(Error::PageRepeated { page: 1 }) => {}
+        other => panic!("expected PageRepeated for page 1, got {other:?}"),
+    }
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_walk_stops_at_its_page_limit_with_an_error() {
+    let server = MockServer::start().await;
+    // A server with endless full pages.
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users"))
+        .respond_with(|req: &Request| {
+            let page: usize = req
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "page")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            ResponseTemplate::new(200).set_body_json(users(page * 2, 2))
+        })
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let stream = paginate(|page, per_page| client.get_users().page(page).per_page(per_page).send())
+        .per_page(2)
+        .page_limit(3);
+    let (got, end) = walk(stream).await;
+    assert_eq!(got, ["u0", "u1", "u2", "u3", "u4", "u5"]);
+    match &end {
+        Some(Error::PageLimitReached { limit: 3 }) => {}
+        other => panic!("expected PageLimitReached(3), got {other:?}"),
+    }
+    assert!(end.unwrap().to_string().contains("3 pages"));
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        3
+    );
+}
+
+#[test]
+fn the_default_page_limit_is_ten_thousand_pages() {
+    assert_eq!(matterapi::paginate::DEFAULT_PAGE_LIMIT, 10_000);
 }

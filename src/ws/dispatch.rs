@@ -39,9 +39,11 @@ impl ResyncHook {
 
 /// The callback of [`Websocket::on_connection`](crate::ws::Websocket::on_connection).
 #[derive(Clone)]
-pub(crate) struct ConnectionHook(
-    Arc<dyn Fn(WsItem) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
-);
+pub(crate) struct ConnectionHook(Arc<ConnectionFn>);
+
+/// The boxed future-returning function behind a [`ConnectionHook`].
+type ConnectionFn =
+    dyn Fn(WsItem) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 
 impl std::fmt::Debug for ConnectionHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
