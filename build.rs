@@ -31,15 +31,28 @@ fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed={FEATURES}");
     if let Err(e) = generate() {
-        // A build script reports failure by panicking; say what failed first.
-        panic!("generating the client from {SPEC}: {e}");
+        // A build script reports failure by panicking; the error names the file it concerns.
+        panic!("generating the client: {e}");
     }
 }
 
+/// Reads one of the build's inputs; a failure names the file (and says that a published package
+/// must list it in `include`), not just the OS error.
+fn read(path: &str) -> Result<String, Box<dyn std::error::Error>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read {path} ({e}); it is an input of build.rs, so the package's `include` \
+             list in Cargo.toml must name it"
+        )
+        .into()
+    })
+}
+
 fn generate() -> Result<(), Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(SPEC)?;
-    let mut value: serde_json::Value = serde_json::from_str(&text)?;
-    select_areas(&mut value, &std::fs::read_to_string(FEATURES)?)?;
+    let text = read(SPEC)?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{SPEC} is not valid JSON: {e}"))?;
+    select_areas(&mut value, &read(FEATURES)?).map_err(|e| format!("{FEATURES}: {e}"))?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(value)?;
 
     let mut settings = progenitor::GenerationSettings::new();

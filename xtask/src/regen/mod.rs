@@ -252,7 +252,13 @@ fn load(o: &Options) -> Result<Input> {
                 rec.input.path,
                 rec.upstream.git_ref,
             ) {
-                ("path", Some(p), r) => source::load_path(&o.root.join(&p), p, r, fallback),
+                ("path", Some(p), r) => {
+                    let at = o.root.join(&p);
+                    if !at.exists() {
+                        bail!("{}", missing_recorded_source(&p, r.as_deref()));
+                    }
+                    source::load_path(&at, p, r, fallback)
+                }
                 ("ref", _, Some(r)) => source::load_ref(
                     &r,
                     o.base_url
@@ -264,6 +270,25 @@ fn load(o: &Options) -> Result<Input> {
             }
         }
     }
+}
+
+/// What regen says when the source recorded in `openapi/source.toml` is not on this machine (a
+/// fresh clone has no `../shared` beside it): what it needs and the ways to give it.
+fn missing_recorded_source(path: &str, git_ref: Option<&str>) -> String {
+    let mut text = format!(
+        "regen reads the upstream spec from the source recorded in {SOURCE}, `{path}` (relative to \
+         the workspace root), and it is not there.\nPlace the upstream Mattermost API fragments \
+         (api/v4/source of mattermost/mattermost) at that path, or pass --from PATH (a fragments \
+         folder or an assembled file)"
+    );
+    match git_ref {
+        Some(r) => text.push_str(&format!(
+            ", or --ref {r} to download the recorded upstream commit"
+        )),
+        None => text.push_str(", or --ref REF to download an upstream commit"),
+    }
+    text.push('.');
+    text
 }
 
 fn parse(input: &Input) -> Result<(Value, Vec<yaml::Duplicate>)> {

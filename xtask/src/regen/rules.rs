@@ -1519,7 +1519,18 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let upstream = root.join("../shared/mattermost-api/mattermost-openapi-v4.yaml");
         let Ok(text) = std::fs::read_to_string(&upstream) else {
-            panic!("the upstream spec is expected at {}", upstream.display());
+            // A fresh clone has no ../shared beside it: skip, saying why; CI requires the spec.
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "CI requires the upstream spec at {}",
+                upstream.display()
+            );
+            eprintln!(
+                "skipping the_projects_rules_are_idempotent_on_the_upstream_spec: the upstream \
+                 spec is expected at ../shared/mattermost-api/mattermost-openapi-v4.yaml beside \
+                 the checkout and is absent (set CI=true to make it required)"
+            );
+            return;
         };
         let rules = parse_rules(&std::fs::read_to_string(root.join("openapi/rules.yaml")).unwrap())
             .unwrap();
