@@ -42,7 +42,9 @@ fn have_shared(test: &str) -> bool {
         "CI requires the upstream spec at {} (the shared/mattermost-api folder beside the checkout)",
         dir.display()
     );
-    eprintln!(
+    // Past the test harness's capture: a passing run still shows the skip.
+    let _ = writeln!(
+        std::io::stderr(),
         "skipping {test}: it reads the upstream spec from ../shared/mattermost-api beside the \
          checkout, which is absent (set CI=true to make it required)"
     );
