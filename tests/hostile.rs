@@ -1144,6 +1144,32 @@ fn a_client_without_certificate_verification_warns_once() {
     assert!(quiet.is_empty(), "no warning with verification on: {quiet}");
 }
 
+#[test]
+fn a_websocket_without_certificate_verification_warns_once() {
+    let log = warnings_of(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = Client::builder("https://127.0.0.1:1")
+            .token("the-token")
+            .verify(false)
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
+        // Nothing listens on port 1: the connection fails, after the transport has been built.
+        let result = runtime.block_on(client.websocket().connect());
+        assert!(result.is_err(), "nothing listens on 127.0.0.1:1");
+    });
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(lines.len(), 2, "one warning per transport (REST, websocket): {log}");
+    assert!(
+        lines.iter().any(|l| l.contains("websocket") && l.contains("verif")),
+        "the websocket's warning says what is off: {log}"
+    );
+    assert!(!log.contains("the-token"), "{log}");
+}
+
 // ===== a download's file name =====
 
 async fn download_named(disposition: &str) -> matterapi::files::Download {

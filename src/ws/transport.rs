@@ -74,6 +74,10 @@ impl Transport {
             }
         };
         let tls = if secure {
+            if !options.verify {
+                // Once per listener: the transport is built once, at `connect()`.
+                crate::options::warn_unverified_tls("websocket");
+            }
             Some(tls::Connector::new(options)?)
         } else {
             None
