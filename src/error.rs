@@ -133,8 +133,10 @@ pub enum Error {
     MfaCodeUsed,
 }
 
-/// A Mattermost error reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Mattermost error reply. Its `Display` and `Debug` show at most 500 characters of each
+/// server-supplied text, with secrets (`token=...`, `Bearer ...`, URL passwords) redacted; the
+/// fields keep the server's whole text.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerError {
     /// The HTTP status.
@@ -157,11 +159,11 @@ impl std::fmt::Display for ServerError {
             f,
             "server error {}: {} ({}",
             self.status.as_u16(),
-            self.message,
-            self.id
+            shortened(&self.message),
+            shortened(&self.id)
         )?;
         if let Some(r) = &self.request_id {
-            write!(f, ", request id {r}")?;
+            write!(f, ", request id {}", shortened(r))?;
         }
         if !self.detailed_error.is_empty() {
             write!(f, "; {}", shortened(&self.detailed_error))?;
@@ -170,12 +172,27 @@ impl std::fmt::Display for ServerError {
     }
 }
 
-/// At most 500 characters of a server-supplied text, for messages (the whole text stays in the error).
-fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+impl std::fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerError")
+            .field("status", &self.status)
+            .field("id", &shortened(&self.id))
+            .field("message", &shortened(&self.message))
+            .field("detailed_error", &shortened(&self.detailed_error))
+            .field("request_id", &self.request_id.as_deref().map(shortened))
+            .field("is_oauth", &self.is_oauth)
+            .finish()
+    }
+}
+
+/// At most 500 characters of a server-supplied text, secrets redacted, for messages (the whole
+/// text stays in the error).
+pub(crate) fn shortened(text: &str) -> String {
     const MAX: usize = 500;
+    let text = crate::redact::redact(text);
     match text.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}...", &text[..at]).into(),
-        None => text.into(),
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.into_owned(),
     }
 }
 
@@ -186,7 +203,7 @@ fn body_preview(body: &Bytes) -> String {
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
     let more = if body.len() > MAX { "..." } else { "" };
-    format!("{:?}{more}", text.trim())
+    format!("{:?}{more}", crate::redact::redact(text.trim()))
 }
 
 impl Error {

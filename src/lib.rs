@@ -28,6 +28,7 @@ pub mod mfa;
 pub mod options;
 pub mod paginate;
 pub mod raw;
+mod redact;
 mod request;
 pub mod retry;
 pub mod ws;

@@ -32,8 +32,10 @@ use crate::generated::{Client, ResponseValue};
 use crate::options::Options;
 use progenitor_client::ClientInfo;
 
-/// An HTTP reply as the server sent it.
-#[derive(Clone, Debug)]
+/// An HTTP reply as the server sent it. Its `Debug` hides the values of the headers that carry
+/// credentials (`Token`, `Authorization`, `Set-Cookie`, `Cookie`, `X-CSRF-Token`) and shows a short,
+/// redacted preview of the body; the fields keep everything.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RawResponse {
     /// The status.
@@ -42,6 +44,50 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
+}
+
+/// Headers whose values are credentials.
+const SECRET_HEADERS: [&str; 5] = [
+    "token",
+    "authorization",
+    "set-cookie",
+    "cookie",
+    "x-csrf-token",
+];
+
+impl std::fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Headers<'a>(&'a HeaderMap);
+        impl std::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut map = f.debug_map();
+                for (name, value) in self.0 {
+                    if SECRET_HEADERS.contains(&name.as_str()) {
+                        map.entry(&name.as_str(), &crate::redact::HIDDEN);
+                    } else {
+                        let text = String::from_utf8_lossy(value.as_bytes());
+                        map.entry(&name.as_str(), &crate::error::shortened(&text));
+                    }
+                }
+                map.finish()
+            }
+        }
+        const MAX: usize = 200;
+        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(MAX)]);
+        let more = if self.body.len() > MAX { "..." } else { "" };
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("headers", &Headers(&self.headers))
+            .field(
+                "body",
+                &format_args!(
+                    "{:?}{more} ({} bytes)",
+                    crate::redact::redact(&text),
+                    self.body.len()
+                ),
+            )
+            .finish()
+    }
 }
 
 impl RawResponse {

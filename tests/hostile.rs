@@ -1162,9 +1162,15 @@ fn a_websocket_without_certificate_verification_warns_once() {
         assert!(result.is_err(), "nothing listens on 127.0.0.1:1");
     });
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
-    assert_eq!(lines.len(), 2, "one warning per transport (REST, websocket): {log}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "one warning per transport (REST, websocket): {log}"
+    );
     assert!(
-        lines.iter().any(|l| l.contains("websocket") && l.contains("verif")),
+        lines
+            .iter()
+            .any(|l| l.contains("websocket") && l.contains("verif")),
         "the websocket's warning says what is off: {log}"
     );
     assert!(!log.contains("the-token"), "{log}");

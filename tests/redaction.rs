@@ -100,3 +100,70 @@ fn options_from_json_with_secrets_show_none_of_them() {
     .unwrap();
     assert_hidden("options", &format!("{options:?}"));
 }
+
+#[tokio::test]
+async fn a_401_whose_detail_carries_the_token_prints_no_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "id": "api.context.session_expired.app_error",
+            "message": "Invalid or expired session, please login again.",
+            // What the server puts in a 401's detailed_error.
+            "detailed_error": format!("token={SESSION}"),
+            "status_code": 401,
+        })))
+        .mount(&server)
+        .await;
+    let client = Client::with_token(server.uri(), SESSION).unwrap();
+    let err: matterapi::Error = client
+        .get_user()
+        .user_id("me")
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    let matterapi::Error::Api(api) = &err else {
+        panic!("a server error: {err:?}")
+    };
+    assert_eq!(
+        api.detailed_error,
+        format!("token={SESSION}"),
+        "the field keeps it"
+    );
+    assert!(err.to_string().contains("token=<redacted>"), "{err}");
+    assert_hidden("the error's Display", &err.to_string());
+    assert_hidden("the error's Debug", &format!("{err:?}"));
+    assert_hidden("the server error's Debug", &format!("{api:?}"));
+}
+
+#[tokio::test]
+async fn a_raw_login_reply_shows_no_token_in_its_debug() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Token", SESSION)
+                .insert_header("Set-Cookie", format!("MMAUTHTOKEN={SESSION}; Path=/"))
+                .set_body_json(json!({"id": "u1", "username": "alice"})),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri()).build().unwrap();
+    let raw = client
+        .users_login()
+        .body(
+            serde_json::from_value::<matterapi::types::UsersLoginBody>(
+                json!({"login_id": "alice", "password": PASSWORD}),
+            )
+            .unwrap(),
+        )
+        .send_raw()
+        .await
+        .unwrap();
+    assert_eq!(raw.headers["token"], SESSION, "the headers keep it");
+    let debug = format!("{raw:?}");
+    assert!(debug.contains("alice"), "the body is previewed: {debug}");
+    assert_hidden("the raw reply's Debug", &debug);
+}
