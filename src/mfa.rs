@@ -2,7 +2,7 @@
 //! with SHA-1, 6 digits and a 30 s step, from the secret Mattermost shows as base32.
 //!
 //! A login needs a code the server has not seen: a code typed in once (`mfa_token`) is sent once,
-//! and a relogin then fails with [`Error::MfaCodeUsed`](crate::Error::MfaCodeUsed). With the
+//! and a relogin then fails with [`crate::Error::MfaCodeUsed`]. With the
 //! secret (`mfa_secret`, [`Auth::login_totp`](crate::Auth::login_totp)) each login makes a fresh
 //! code; with a callback ([`Auth::login_mfa_callback`](crate::Auth::login_mfa_callback)) each
 //! login asks for one.

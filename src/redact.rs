@@ -44,12 +44,11 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
         let authority_end = text[start..]
             .find(|c: char| c == '/' || c == '?' || c == '#' || ends_value(c))
             .map_or(text.len(), |j| start + j);
-        if let Some(userinfo_end) = text[start..authority_end].rfind('@').map(|j| start + j) {
-            if let Some(colon) = text[start..userinfo_end].find(':').map(|j| start + j) {
-                if userinfo_end > colon + 1 {
-                    spans.push((colon + 1, userinfo_end));
-                }
-            }
+        if let Some(userinfo_end) = text[start..authority_end].rfind('@').map(|j| start + j)
+            && let Some(colon) = text[start..userinfo_end].find(':').map(|j| start + j)
+            && userinfo_end > colon + 1
+        {
+            spans.push((colon + 1, userinfo_end));
         }
         at = start;
     }

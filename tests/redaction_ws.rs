@@ -3,7 +3,6 @@
 //! the crate's default features, which also forwards the `log` records of dependencies
 //! (tungstenite's handshake and frame lines). Its own test binary: the subscriber is global.
 
-#[allow(dead_code)]
 #[path = "support/ws_peer.rs"]
 mod ws_peer;
 
