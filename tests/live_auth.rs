@@ -13,6 +13,8 @@ async fn relogin_makes_a_new_session_after_the_old_one_is_revoked() {
             &conn.user2.username,
             &conn.user2.password,
         )))
+        // The manual path: without the relogin option a REST 401 is the caller's to handle.
+        .relogin(false)
         .build()
         .unwrap();
     let me = bob.login().await.expect("login");
