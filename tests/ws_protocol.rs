@@ -504,7 +504,8 @@ async fn a_revoked_session_without_relogin_is_a_terminal_error() {
 
 #[tokio::test]
 async fn a_revoked_session_with_a_token_only_fails_to_relogin() {
-    // Relogin with a token re-checks it over REST: the peer is no REST server, so it fails.
+    // A token alone gives nothing to log in with: the listener ends with the terminal
+    // SessionRevoked (issue 10: a revoked token ends the listener with a clear error).
     let peer = Peer::start().await;
     let ws = peer
         .client()
@@ -515,7 +516,10 @@ async fn a_revoked_session_with_a_token_only_fails_to_relogin() {
     peer.revoke(TOKEN);
     loop {
         match next(&mut stream).await {
-            WsItem::Error(WsError::Login(_)) => break,
+            WsItem::Error(e @ WsError::SessionRevoked) => {
+                assert!(e.is_terminal());
+                break;
+            }
             WsItem::Error(e) => panic!("{e}"),
             _ => {}
         }
