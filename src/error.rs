@@ -196,7 +196,8 @@ pub(crate) fn shortened(text: &str) -> String {
     }
 }
 
-fn body_preview(body: &Bytes) -> String {
+/// A short, redacted preview of a reply body, for `Debug` and messages.
+pub(crate) fn body_preview(body: &Bytes) -> String {
     const MAX: usize = 200;
     if body.is_empty() {
         return "(empty body)".into();

@@ -72,17 +72,14 @@ impl std::fmt::Debug for RawResponse {
                 map.finish()
             }
         }
-        const MAX: usize = 200;
-        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(MAX)]);
-        let more = if self.body.len() > MAX { "..." } else { "" };
         f.debug_struct("RawResponse")
             .field("status", &self.status)
             .field("headers", &Headers(&self.headers))
             .field(
                 "body",
                 &format_args!(
-                    "{:?}{more} ({} bytes)",
-                    crate::redact::redact(&text),
+                    "{} ({} bytes)",
+                    crate::error::body_preview(&self.body),
                     self.body.len()
                 ),
             )
