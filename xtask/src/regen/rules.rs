@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// The methods an OpenAPI path item can hold.
@@ -24,8 +24,9 @@ pub struct Rule {
     pub kind: Kind,
 }
 
-/// What a rule does.
-#[derive(Debug, Deserialize)]
+/// What a rule does. The `rule` tag is the rule's name (its variant in snake_case), in the rules
+/// file, in serde's error for an unknown one, and in the log ([`kind_name`]).
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Kind {
     /// Move the value at `from` to `to` (a structural slip upstream: mis-indented or misnamed key).
@@ -115,7 +116,9 @@ pub struct Outcome {
 
 /// Reads `openapi/rules.yaml`.
 pub fn parse_rules(text: &str) -> Result<Vec<Rule>> {
-    let rules: Vec<Rule> = serde_yaml::from_str(text).context("invalid rules file")?;
+    let rules: Vec<Rule> = serde_yaml::from_str(text)
+        .map_err(|e| name_bad_rule(text, e))
+        .context("invalid rules file")?;
     for (i, r) in rules.iter().enumerate() {
         if r.reason.trim().is_empty() || r.reason.contains('\n') {
             bail!("rule {} needs a one-line reason", i + 1);
@@ -124,55 +127,47 @@ pub fn parse_rules(text: &str) -> Result<Vec<Rule>> {
     Ok(rules)
 }
 
+/// serde's error for a rules file, in the context of the first entry that does not read as a rule:
+/// its number and, if it has one, its `rule`.
+fn name_bad_rule(text: &str, e: serde_yaml::Error) -> anyhow::Error {
+    let entries: Vec<serde_yaml::Value> = serde_yaml::from_str(text).unwrap_or_default();
+    match entries
+        .iter()
+        .enumerate()
+        .find(|(_, v)| Rule::deserialize(*v).is_err())
+    {
+        Some((i, v)) => {
+            let kind = v.get("rule").and_then(serde_yaml::Value::as_str);
+            let kind = kind.map(|k| format!(" ({k})")).unwrap_or_default();
+            anyhow::Error::new(e).context(format!("rule {}{kind}", i + 1))
+        }
+        None => e.into(),
+    }
+}
+
 /// Applies `rules` in order; files named by rules are read from `dir`.
 pub fn apply(spec: &mut Value, rules: &[Rule], dir: &Path) -> Result<Outcome> {
     let mut out = Outcome::default();
     for (i, rule) in rules.iter().enumerate() {
+        let name = kind_name(&rule.kind);
         let mut changes = Vec::new();
         apply_one(spec, &rule.kind, dir, &mut changes, &mut out.excluded)
-            .with_context(|| format!("rule {} ({})", i + 1, kind_name(&rule.kind)))?;
-        out.log
-            .push((i + 1, kind_name(&rule.kind), rule.reason.clone(), changes));
+            .with_context(|| format!("rule {} ({name})", i + 1))?;
+        out.log.push((i + 1, name, rule.reason.clone(), changes));
     }
     Ok(out)
 }
 
-/// The rule's name as written in the rules file.
+/// The rule's name as written in the rules file: the `rule` tag serde gives `kind`, so the names
+/// are those `Kind`'s attributes make, for reading and writing alike.
 pub fn kind_name(kind: &Kind) -> String {
-    serde_json::to_value(KindName(kind))
+    serde_json::to_value(kind)
         .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
+        .and_then(|v| v.get("rule")?.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
-struct KindName<'a>(&'a Kind);
-impl serde::Serialize for KindName<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self.0 {
-            Kind::Move { .. } => "move",
-            Kind::Remove { .. } => "remove",
-            Kind::AddParameter { .. } => "add_parameter",
-            Kind::ResponseSchemas { .. } => "response_schemas",
-            Kind::Set { .. } => "set",
-            Kind::DropProse => "drop_prose",
-            Kind::SynthesizeOperationIds => "synthesize_operation_ids",
-            Kind::RenameOperations { .. } => "rename_operations",
-            Kind::DropNonconformingValues => "drop_nonconforming_values",
-            Kind::ExcludeRequestContent { .. } => "exclude_request_content",
-            Kind::ExcludeResponseContent { .. } => "exclude_response_content",
-            Kind::ExcludeOperations { .. } => "exclude_operations",
-            Kind::SingleResponse => "single_response",
-            Kind::Hoist { .. } => "hoist",
-            Kind::NormaliseTags => "normalise_tags",
-            Kind::OpenResponseEnums => "open_response_enums",
-            Kind::NullableOptionalCollections => "nullable_optional_collections",
-            Kind::Overlay { .. } => "overlay",
-            Kind::BearerSecurity { .. } => "bearer_security",
-            Kind::OperationDocs { .. } => "operation_docs",
-        })
-    }
-}
-
+/// Applies one rule: each kind is the `apply_<rule>` function of that name.
 fn apply_one(
     spec: &mut Value,
     kind: &Kind,
@@ -181,190 +176,260 @@ fn apply_one(
     excluded: &mut Vec<Excluded>,
 ) -> Result<()> {
     match kind {
-        Kind::Move { from, to } => {
-            if let Some(v) = take(spec, from) {
-                put(spec, to, v)?;
-                ch.push(format!("moved {} to {}", show(from), show(to)));
-            } else if get(spec, to).is_none() {
-                let parent = |p: &[String]| {
-                    p.split_last()
-                        .map(|(_, rest)| rest.to_vec())
-                        .unwrap_or_default()
-                };
-                if get(spec, &parent(from)).is_none() && get(spec, &parent(to)).is_none() {
-                    ch.push(format!("{}: not in this spec", show(from)));
-                } else {
-                    bail!("nothing at {} (and nothing at {})", show(from), show(to));
-                }
-            }
-        }
-        Kind::Remove { at } => {
-            if take(spec, at).is_some() {
-                ch.push(format!("removed {}", show(at)));
-            }
-        }
-        Kind::Set { at, value } => {
-            if get(spec, at) != Some(value) {
-                put(spec, at, value.clone())?;
-                ch.push(format!("set {}", show(at)));
-            }
-        }
+        Kind::Move { from, to } => apply_move(spec, from, to, ch)?,
+        Kind::Remove { at } => apply_remove(spec, at, ch),
+        Kind::Set { at, value } => apply_set(spec, at, value, ch)?,
         Kind::AddParameter {
             operation,
             parameter,
-        } => {
-            let (method, path) = split_key(operation)?;
-            let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
-            let Some(Value::Object(op)) = get_mut(spec, &at) else {
-                ch.push(format!("{operation}: not in this spec"));
-                return Ok(());
-            };
-            let params = op.entry("parameters").or_insert_with(|| json!([]));
-            let Value::Array(params) = params else {
-                bail!("{operation}: parameters is not a list");
-            };
-            let same = |p: &Value| {
-                p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in")
-            };
-            if !params.iter().any(same) {
-                params.push(parameter.clone());
-                ch.push(format!(
-                    "{operation}: declared {}",
-                    parameter.get("name").unwrap_or(&Value::Null)
-                ));
-            }
-        }
-        Kind::ResponseSchemas { table } => {
-            for (key, schema) in table {
-                let (method, path) = split_key(key)?;
-                let op = vec!["paths".to_owned(), path.to_owned(), method.to_lowercase()];
-                if get(spec, &op).is_none() {
-                    ch.push(format!("{key}: not in this spec"));
-                    continue;
-                }
-                let Some(Value::Object(responses)) =
-                    get(spec, &[op.clone(), vec!["responses".into()]].concat())
-                else {
-                    bail!("{key} has no responses");
-                };
-                let Some(code) = responses.keys().find(|c| c.starts_with('2')).cloned() else {
-                    bail!("{key} has no success response");
-                };
-                let at = [
-                    op,
-                    vec![
-                        "responses".into(),
-                        code,
-                        "content".into(),
-                        "application/json".into(),
-                        "schema".into(),
-                    ],
-                ]
-                .concat();
-                if get(spec, &at) != Some(schema) {
-                    put(spec, &at, schema.clone())?;
-                    ch.push(format!("{key}: success schema set"));
-                }
-            }
-        }
-        Kind::DropProse => {
-            let mut n = 0;
-            let before = spec.clone();
-            strip_prose(spec, Ctx::Doc, &mut n);
-            if *spec != before {
-                ch.push(format!("dropped {n} prose or extension values"));
-            }
-        }
-        Kind::SynthesizeOperationIds => synthesize_ids(spec, ch),
-        Kind::RenameOperations { table } => rename_ops(spec, table, ch)?,
-        Kind::DropNonconformingValues => {
-            walk_schemas_mut(spec, &mut |place, s| drop_nonconforming(place, s, ch));
-        }
+        } => apply_add_parameter(spec, operation, parameter, ch)?,
+        Kind::ResponseSchemas { table } => apply_response_schemas(spec, table, ch)?,
+        Kind::DropProse => apply_drop_prose(spec, ch),
+        Kind::SynthesizeOperationIds => apply_synthesize_operation_ids(spec, ch),
+        Kind::RenameOperations { table } => apply_rename_operations(spec, table, ch)?,
+        Kind::DropNonconformingValues => apply_drop_nonconforming_values(spec, ch),
         Kind::ExcludeRequestContent {
             content_types,
             replacement,
-        } => exclude_by_content(spec, content_types, replacement, true, ch, excluded),
+        } => apply_exclude_content(
+            spec,
+            Body::Request,
+            content_types,
+            replacement,
+            ch,
+            excluded,
+        ),
         Kind::ExcludeResponseContent {
             content_types,
             replacement,
-        } => exclude_by_content(spec, content_types, replacement, false, ch, excluded),
-        Kind::ExcludeOperations { table } => {
-            for (key, replacement) in table {
-                let (method, path) = split_key(key)?;
-                let Some(op) = take(
-                    spec,
-                    &["paths".into(), path.to_owned(), method.to_lowercase()],
-                ) else {
-                    continue;
-                };
-                excluded.push(Excluded {
-                    method: method.to_uppercase(),
-                    path: path.to_owned(),
-                    operation_id: op.as_object().map(op_id).unwrap_or_default(),
-                    why: "listed in exclude_operations".into(),
-                    replacement: replacement.clone(),
-                });
-                ch.push(format!("excluded {key}"));
-            }
-            drop_empty_paths(spec);
-        }
-        Kind::SingleResponse => single_response(spec, ch),
-        Kind::Hoist { at, name } => {
-            let target = vec!["components".into(), "schemas".into(), name.clone()];
-            let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
-            match get(spec, at) {
-                Some(v) if *v == reference => {}
-                Some(_) => {
-                    if get(spec, &target).is_some() {
-                        bail!("components.schemas.{name} exists already");
-                    }
-                    let v = take(spec, at).unwrap_or(Value::Null);
-                    put(spec, &target, v)?;
-                    put(spec, at, reference)?;
-                    ch.push(format!("hoisted {} to {}", show(at), show(&target)));
-                }
-                None => ch.push(format!("{}: not in this spec", show(at))),
-            }
-        }
-        Kind::NormaliseTags => normalise_tags(spec, ch),
-        Kind::OpenResponseEnums => open_response_enums(spec, ch),
-        Kind::NullableOptionalCollections => nullable_collections(spec, ch),
-        Kind::Overlay { file } => {
-            let path = dir.join(file);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let schemas: BTreeMap<String, SchemaOverlay> = serde_yaml::from_str(&text)
-                .with_context(|| format!("invalid overlay {}", path.display()))?;
-            overlay(spec, &schemas, ch)?;
-        }
-        Kind::BearerSecurity { scheme, public } => bearer(spec, scheme, public, ch),
+        } => apply_exclude_content(
+            spec,
+            Body::Response,
+            content_types,
+            replacement,
+            ch,
+            excluded,
+        ),
+        Kind::ExcludeOperations { table } => apply_exclude_operations(spec, table, ch, excluded)?,
+        Kind::SingleResponse => apply_single_response(spec, ch),
+        Kind::Hoist { at, name } => apply_hoist(spec, at, name, ch)?,
+        Kind::NormaliseTags => apply_normalise_tags(spec, ch),
+        Kind::OpenResponseEnums => apply_open_response_enums(spec, ch),
+        Kind::NullableOptionalCollections => apply_nullable_optional_collections(spec, ch),
+        Kind::Overlay { file } => apply_overlay(spec, dir, file, ch)?,
+        Kind::BearerSecurity { scheme, public } => apply_bearer_security(spec, scheme, public, ch),
         Kind::OperationDocs {
             reference,
             upstream_ids,
-        } => {
-            for_each_op(spec, |method, path, op| {
-                let ours = op_id(op);
-                let id = upstream_ids.get(&ours).cloned().unwrap_or(ours);
-                let text = format!(
-                    "`{} {}`\n\n[API reference]({}{})",
-                    method.to_uppercase(),
-                    path,
-                    reference,
-                    id
-                );
-                if op.get("description").and_then(Value::as_str) != Some(text.as_str()) {
-                    op.insert("description".into(), Value::String(text));
-                    ch.push(format!("documented {id}"));
-                }
-            });
-            if ch.len() > 3 {
-                let n = ch.len();
-                ch.clear();
-                ch.push(format!("documented {n} operations"));
-            }
+        } => apply_operation_docs(spec, reference, upstream_ids, ch),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules, one function each (`apply_<rule>`, for the `rule: <rule>` of the rules file); those
+// needing helpers of their own are with them below.
+
+/// [`Kind::Move`]; done already when only `to` exists, and a note when neither parent does.
+fn apply_move(
+    spec: &mut Value,
+    from: &[String],
+    to: &[String],
+    ch: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(v) = take(spec, from) {
+        put(spec, to, v)?;
+        ch.push(format!("moved {} to {}", show(from), show(to)));
+    } else if get(spec, to).is_none() {
+        let parent = |p: &[String]| {
+            p.split_last()
+                .map(|(_, rest)| rest.to_vec())
+                .unwrap_or_default()
+        };
+        if get(spec, &parent(from)).is_none() && get(spec, &parent(to)).is_none() {
+            ch.push(format!("{}: not in this spec", show(from)));
+        } else {
+            bail!("nothing at {} (and nothing at {})", show(from), show(to));
         }
     }
     Ok(())
+}
+
+/// [`Kind::Remove`].
+fn apply_remove(spec: &mut Value, at: &[String], ch: &mut Vec<String>) {
+    if take(spec, at).is_some() {
+        ch.push(format!("removed {}", show(at)));
+    }
+}
+
+/// [`Kind::Set`].
+fn apply_set(spec: &mut Value, at: &[String], value: &Value, ch: &mut Vec<String>) -> Result<()> {
+    if get(spec, at) != Some(value) {
+        put(spec, at, value.clone())?;
+        ch.push(format!("set {}", show(at)));
+    }
+    Ok(())
+}
+
+/// [`Kind::AddParameter`]: unless the operation declares one of the same name and place.
+fn apply_add_parameter(
+    spec: &mut Value,
+    operation: &str,
+    parameter: &Value,
+    ch: &mut Vec<String>,
+) -> Result<()> {
+    let (method, path) = split_key(operation)?;
+    let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+    let Some(Value::Object(op)) = get_mut(spec, &at) else {
+        ch.push(format!("{operation}: not in this spec"));
+        return Ok(());
+    };
+    let params = op.entry("parameters").or_insert_with(|| json!([]));
+    let Value::Array(params) = params else {
+        bail!("{operation}: parameters is not a list");
+    };
+    let same =
+        |p: &Value| p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in");
+    if !params.iter().any(same) {
+        params.push(parameter.clone());
+        ch.push(format!(
+            "{operation}: declared {}",
+            parameter.get("name").unwrap_or(&Value::Null)
+        ));
+    }
+    Ok(())
+}
+
+/// [`Kind::ResponseSchemas`]: the `application/json` schema of each operation's first 2xx.
+fn apply_response_schemas(
+    spec: &mut Value,
+    table: &BTreeMap<String, Value>,
+    ch: &mut Vec<String>,
+) -> Result<()> {
+    for (key, schema) in table {
+        let (method, path) = split_key(key)?;
+        let op = vec!["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+        if get(spec, &op).is_none() {
+            ch.push(format!("{key}: not in this spec"));
+            continue;
+        }
+        let Some(Value::Object(responses)) =
+            get(spec, &[op.clone(), vec!["responses".into()]].concat())
+        else {
+            bail!("{key} has no responses");
+        };
+        let Some(code) = responses.keys().find(|c| c.starts_with('2')).cloned() else {
+            bail!("{key} has no success response");
+        };
+        let at = [
+            op,
+            vec![
+                "responses".into(),
+                code,
+                "content".into(),
+                "application/json".into(),
+                "schema".into(),
+            ],
+        ]
+        .concat();
+        if get(spec, &at) != Some(schema) {
+            put(spec, &at, schema.clone())?;
+            ch.push(format!("{key}: success schema set"));
+        }
+    }
+    Ok(())
+}
+
+/// [`Kind::DropProse`].
+fn apply_drop_prose(spec: &mut Value, ch: &mut Vec<String>) {
+    let mut n = 0;
+    let before = spec.clone();
+    strip_prose(spec, Ctx::Doc, &mut n);
+    if *spec != before {
+        ch.push(format!("dropped {n} prose or extension values"));
+    }
+}
+
+/// [`Kind::DropNonconformingValues`], in every schema.
+fn apply_drop_nonconforming_values(spec: &mut Value, ch: &mut Vec<String>) {
+    walk_schemas_mut(spec, &mut |place, s| drop_nonconforming(place, s, ch));
+}
+
+/// [`Kind::ExcludeOperations`]: each recorded with its replacement; absent ones are skipped.
+fn apply_exclude_operations(
+    spec: &mut Value,
+    table: &BTreeMap<String, String>,
+    ch: &mut Vec<String>,
+    excluded: &mut Vec<Excluded>,
+) -> Result<()> {
+    for (key, replacement) in table {
+        let (method, path) = split_key(key)?;
+        let Some(op) = take(
+            spec,
+            &["paths".into(), path.to_owned(), method.to_lowercase()],
+        ) else {
+            continue;
+        };
+        excluded.push(Excluded {
+            method: method.to_uppercase(),
+            path: path.to_owned(),
+            operation_id: op.as_object().map(op_id).unwrap_or_default(),
+            why: "listed in exclude_operations".into(),
+            replacement: replacement.clone(),
+        });
+        ch.push(format!("excluded {key}"));
+    }
+    drop_empty_paths(spec);
+    Ok(())
+}
+
+/// [`Kind::Hoist`]; an error if the name is taken.
+fn apply_hoist(spec: &mut Value, at: &[String], name: &str, ch: &mut Vec<String>) -> Result<()> {
+    let target = vec!["components".into(), "schemas".into(), name.to_owned()];
+    let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
+    match get(spec, at) {
+        Some(v) if *v == reference => {}
+        Some(_) => {
+            if get(spec, &target).is_some() {
+                bail!("components.schemas.{name} exists already");
+            }
+            let v = take(spec, at).unwrap_or(Value::Null);
+            put(spec, &target, v)?;
+            put(spec, at, reference)?;
+            ch.push(format!("hoisted {} to {}", show(at), show(&target)));
+        }
+        None => ch.push(format!("{}: not in this spec", show(at))),
+    }
+    Ok(())
+}
+
+/// [`Kind::OperationDocs`]; the log is summarised past three operations.
+fn apply_operation_docs(
+    spec: &mut Value,
+    reference: &str,
+    upstream_ids: &BTreeMap<String, String>,
+    ch: &mut Vec<String>,
+) {
+    for_each_op(spec, |method, path, op| {
+        let ours = op_id(op);
+        let id = upstream_ids.get(&ours).cloned().unwrap_or(ours);
+        let text = format!(
+            "`{} {}`\n\n[API reference]({}{})",
+            method.to_uppercase(),
+            path,
+            reference,
+            id
+        );
+        if op.get("description").and_then(Value::as_str) != Some(text.as_str()) {
+            op.insert("description".into(), Value::String(text));
+            ch.push(format!("documented {id}"));
+        }
+    });
+    if ch.len() > 3 {
+        let n = ch.len();
+        ch.clear();
+        ch.push(format!("documented {n} operations"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,7 +533,8 @@ fn drop_empty_paths(spec: &mut Value) {
     }
 }
 
-fn synthesize_ids(spec: &mut Value, ch: &mut Vec<String>) {
+/// [`Kind::SynthesizeOperationIds`].
+fn apply_synthesize_operation_ids(spec: &mut Value, ch: &mut Vec<String>) {
     for_each_op(spec, |method, path, op| {
         if op.get("operationId").and_then(Value::as_str).is_some() {
             return;
@@ -512,7 +578,8 @@ fn camel(s: &str) -> String {
         .collect()
 }
 
-fn rename_ops(
+/// [`Kind::RenameOperations`]; operations not in the spec are noted.
+fn apply_rename_operations(
     spec: &mut Value,
     table: &BTreeMap<String, String>,
     ch: &mut Vec<String>,
@@ -539,7 +606,8 @@ fn is_error_code(code: &str) -> bool {
     code == "default" || code.starts_with('4') || code.starts_with('5')
 }
 
-fn single_response(spec: &mut Value, ch: &mut Vec<String>) {
+/// [`Kind::SingleResponse`].
+fn apply_single_response(spec: &mut Value, ch: &mut Vec<String>) {
     let resolved = spec.clone();
     for_each_op(spec, |method, path, op| {
         let Some(Value::Object(responses)) = op.get_mut("responses") else {
@@ -618,11 +686,19 @@ pub fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
-fn exclude_by_content(
+/// The body whose content types [`apply_exclude_content`] looks at.
+#[derive(Clone, Copy)]
+enum Body {
+    Request,
+    Response,
+}
+
+/// [`Kind::ExcludeRequestContent`] and [`Kind::ExcludeResponseContent`], by `body`.
+fn apply_exclude_content(
     spec: &mut Value,
+    body: Body,
     types: &[String],
     replacement: &str,
-    request: bool,
     ch: &mut Vec<String>,
     excluded: &mut Vec<Excluded>,
 ) {
@@ -634,19 +710,20 @@ fn exclude_by_content(
     };
     let mut gone = Vec::new();
     for_each_op(spec, |method, path, op| {
-        let hit = if request {
-            op.get("requestBody")
+        let hit = match body {
+            Body::Request => op
+                .get("requestBody")
                 .map(|b| only_these(resolve(&resolved, b).get("content")))
-                .unwrap_or(false)
-        } else {
-            op.get("responses")
+                .unwrap_or(false),
+            Body::Response => op
+                .get("responses")
                 .and_then(Value::as_object)
                 .map(|r| {
                     r.iter()
                         .filter(|(c, _)| c.starts_with('2'))
                         .any(|(_, v)| only_these(resolve(&resolved, v).get("content")))
                 })
-                .unwrap_or(false)
+                .unwrap_or(false),
         };
         if hit {
             gone.push((method.to_owned(), path.to_owned(), op_id(op)));
@@ -666,10 +743,9 @@ fn exclude_by_content(
             operation_id: id,
             why: format!(
                 "{} is {}",
-                if request {
-                    "request body"
-                } else {
-                    "response body"
+                match body {
+                    Body::Request => "request body",
+                    Body::Response => "response body",
                 },
                 types.join(" or ")
             ),
@@ -679,7 +755,8 @@ fn exclude_by_content(
     drop_empty_paths(spec);
 }
 
-fn bearer(spec: &mut Value, scheme: &str, public: &[String], ch: &mut Vec<String>) {
+/// [`Kind::BearerSecurity`].
+fn apply_bearer_security(spec: &mut Value, scheme: &str, public: &[String], ch: &mut Vec<String>) {
     let at = [
         "components".to_owned(),
         "securitySchemes".to_owned(),
@@ -986,7 +1063,8 @@ fn drop_nonconforming(place: &str, s: &mut Map<String, Value>, ch: &mut Vec<Stri
     }
 }
 
-fn normalise_tags(spec: &mut Value, ch: &mut Vec<String>) {
+/// [`Kind::NormaliseTags`].
+fn apply_normalise_tags(spec: &mut Value, ch: &mut Vec<String>) {
     let norm = |t: &str| t.trim().to_lowercase();
     let mut renamed = BTreeSet::new();
     for_each_op(spec, |_, _, op| {
@@ -1081,7 +1159,8 @@ fn in_response_schema(reachable: &BTreeSet<String>, place: &str) -> bool {
     }
 }
 
-fn open_response_enums(spec: &mut Value, ch: &mut Vec<String>) {
+/// [`Kind::OpenResponseEnums`].
+fn apply_open_response_enums(spec: &mut Value, ch: &mut Vec<String>) {
     let reachable = response_schemas(spec);
     let mut open = |place: &str, s: &mut Map<String, Value>| {
         if s.get("type").and_then(Value::as_str) == Some("string") && s.remove("enum").is_some() {
@@ -1096,7 +1175,8 @@ fn open_response_enums(spec: &mut Value, ch: &mut Vec<String>) {
     summarise(ch, "enums opened");
 }
 
-fn nullable_collections(spec: &mut Value, ch: &mut Vec<String>) {
+/// [`Kind::NullableOptionalCollections`].
+fn apply_nullable_optional_collections(spec: &mut Value, ch: &mut Vec<String>) {
     let reachable = response_schemas(spec);
     walk_schemas_mut(spec, &mut |place, s| {
         if !in_response_schema(&reachable, place) {
@@ -1148,11 +1228,13 @@ fn referenced_components(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn overlay(
-    spec: &mut Value,
-    schemas: &BTreeMap<String, SchemaOverlay>,
-    ch: &mut Vec<String>,
-) -> Result<()> {
+/// [`Kind::Overlay`], from `dir`/`file`.
+fn apply_overlay(spec: &mut Value, dir: &Path, file: &str, ch: &mut Vec<String>) -> Result<()> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let schemas: BTreeMap<String, SchemaOverlay> = serde_yaml::from_str(&text)
+        .with_context(|| format!("invalid overlay {}", path.display()))?;
     // Components this spec has or the overlay adds: a field referring to anything else belongs to a
     // newer spec than this one, and is left out (with a note) rather than left dangling.
     let known: BTreeSet<String> = spec
@@ -1162,7 +1244,7 @@ fn overlay(
         .flat_map(|m| m.keys().cloned())
         .chain(schemas.keys().cloned())
         .collect();
-    for (name, o) in schemas {
+    for (name, o) in &schemas {
         let at = ["components".to_owned(), "schemas".to_owned(), name.clone()];
         if get(spec, &at).is_none() {
             put(spec, &at, json!({ "type": "object" }))?;
@@ -1252,6 +1334,61 @@ mod tests {
         assert!(parse_rules("- rule: drop_prose\n  reason: \"\"\n").is_err());
         assert!(parse_rules("- rule: drop_prose\n").is_err());
         assert!(parse_rules("- rule: no_such_rule\n  reason: r\n").is_err());
+    }
+
+    #[test]
+    fn a_bad_rule_is_named_by_number_and_kind() {
+        let e =
+            parse_rules("- {rule: drop_prose, reason: r}\n- {rule: move, reason: r, from: [a]}\n")
+                .unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.contains("rule 2 (move)"), "{text}");
+        assert!(text.contains("missing field `to`"), "{text}");
+        let e = parse_rules("- rule: no_such_rule\n  reason: r\n").unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.contains("rule 1 (no_such_rule)"), "{text}");
+        assert!(text.contains("expected one of `move`"), "{text}");
+    }
+
+    #[test]
+    fn a_rules_name_is_the_one_it_is_written_with() {
+        let every_kind = "\
+- {rule: move, reason: r, from: [a], to: [b]}
+- {rule: remove, reason: r, at: [a]}
+- {rule: set, reason: r, at: [a], value: 1}
+- {rule: add_parameter, reason: r, operation: GET /a, parameter: {}}
+- {rule: response_schemas, reason: r, table: {}}
+- {rule: drop_prose, reason: r}
+- {rule: synthesize_operation_ids, reason: r}
+- {rule: rename_operations, reason: r, table: {}}
+- {rule: drop_nonconforming_values, reason: r}
+- {rule: exclude_request_content, reason: r, content_types: [], replacement: x}
+- {rule: exclude_response_content, reason: r, content_types: [], replacement: x}
+- {rule: exclude_operations, reason: r, table: {}}
+- {rule: single_response, reason: r}
+- {rule: hoist, reason: r, at: [a], name: B}
+- {rule: normalise_tags, reason: r}
+- {rule: open_response_enums, reason: r}
+- {rule: nullable_optional_collections, reason: r}
+- {rule: overlay, reason: r, file: f.yaml}
+- {rule: bearer_security, reason: r, scheme: s, public: []}
+- {rule: operation_docs, reason: r, reference: x}
+";
+        let project = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/rules.yaml"),
+        )
+        .unwrap();
+        for text in [every_kind, project.as_str()] {
+            let written: Vec<serde_yaml::Value> = serde_yaml::from_str(text).unwrap();
+            let rules = rule(text);
+            assert_eq!(written.len(), rules.len());
+            for (w, r) in written.iter().zip(&rules) {
+                assert_eq!(
+                    w.get("rule").and_then(serde_yaml::Value::as_str),
+                    Some(kind_name(&r.kind).as_str())
+                );
+            }
+        }
     }
 
     #[test]
