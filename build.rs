@@ -1,6 +1,6 @@
 //! Turns the vendored spec (`openapi/mattermost-v4.json`, written by `cargo xtask regen`) into Rust
 //! with progenitor: the builder interface, tags merged (an operation with two tags stays one method),
-//! and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
+//! the inner type `crate::client::Inner`, and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
 //! `src/generated.rs`.
 
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_inner_type("crate::hooks::Inner".parse()?)
+        .with_inner_type("crate::client::Inner".parse()?)
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);

@@ -103,13 +103,6 @@ impl Client {
         self.login_locked().await
     }
 
-    /// [`Client::relogin`] as a boxed future: the request path calls it after a 401, and a login is
-    /// itself a request.
-    pub(crate) fn relogin_boxed(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<types::User>> + Send + '_>> {
-        Box::pin(self.relogin())
-    }
 
     /// Logs out (`POST /api/v4/users/logout`) and forgets the token and the user.
     pub async fn logout(&self) -> Result<()> {
@@ -124,5 +117,15 @@ impl Client {
     /// The logged-in user, from the last [`Client::login`].
     pub fn me(&self) -> Option<types::User> {
         self.inner.me.read().ok().and_then(|m| m.clone())
+    }
+}
+
+/// The request path logs in again after a 401 through this (a login is itself a request, so the
+/// request path cannot call the login code by name).
+impl crate::request::Relogin for Client {
+    fn relogin_for_request(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(async move { self.relogin().await.map(|_| ()) })
     }
 }

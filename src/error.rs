@@ -133,6 +133,47 @@ pub enum Error {
     MfaCodeUsed,
 }
 
+/// The error a reply's body stream ends with when it grows past `max_body_size` (turned into
+/// [`Error::BodyTooLarge`] by [`Error::transport`]).
+#[derive(Debug, Clone)]
+pub(crate) struct BodyLimitExceeded {
+    pub(crate) operation: String,
+    pub(crate) limit: u64,
+    pub(crate) status: StatusCode,
+}
+
+impl std::fmt::Display for BodyLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the reply to {} is larger than max_body_size ({} bytes)",
+            self.operation, self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyLimitExceeded {}
+
+/// The start of the message that carries [`Error::InvalidPathParameter`] through the generated
+/// client's `progenitor_client::Error::InvalidRequest` (read back by [`invalid_path_parameter`]).
+pub(crate) const INVALID_PATH_PARAMETER: &str = "invalid path parameter `";
+
+/// [`Error::InvalidPathParameter`] back from the message [`crate::request::path_param`] made, if `message` is one.
+fn invalid_path_parameter(message: &str) -> Option<Error> {
+    let (name, reason) = message
+        .strip_prefix(INVALID_PATH_PARAMETER)?
+        .split_once("`: ")?;
+    Some(Error::InvalidPathParameter {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// [`Error::Config`] naming the option (`` `field`: problem ``).
+pub(crate) fn config(field: &str, problem: impl std::fmt::Display) -> Error {
+    Error::Config(format!("`{field}`: {problem}"))
+}
+
 /// A Mattermost error reply. Its `Display` and `Debug` show at most 500 characters of each
 /// server-supplied text, with secrets (`token=...`, `Bearer ...`, URL passwords) redacted; the
 /// fields keep the server's whole text.
@@ -251,7 +292,7 @@ impl Error {
     pub(crate) fn transport(e: reqwest::Error) -> Error {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
-            if let Some(cut) = s.downcast_ref::<crate::request::BodyLimitExceeded>() {
+            if let Some(cut) = s.downcast_ref::<BodyLimitExceeded>() {
                 return Error::BodyTooLarge {
                     operation: cut.operation.clone(),
                     limit: cut.limit,
@@ -263,15 +304,19 @@ impl Error {
         Error::Transport(e)
     }
 
-    /// Whether trying again may succeed: transport failures, 408, 429, 502, 503, 504, and a
-    /// websocket connection that could not be made.
+    /// Whether trying again may succeed, by the rule the retry policy follows
+    /// ([`crate::retry`]): a connection that could not be made (not for lack of local resources),
+    /// a reply with status 429, 502, 503 or 504, and a websocket connection that could not be made.
+    /// (The policy retries 502–504 and failed connections only for idempotent methods: a caller
+    /// that knows its request is safe to send twice may.) A timeout or a connection broken after
+    /// sending is not retryable: the server may have done the work.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => !e.is_builder() && !e.is_decode(),
+            Error::Transport(e) => {
+                matches!(crate::retry::Outcome::of_error(e), crate::retry::Outcome::ConnectFailed)
+            }
             Error::WebSocket(e) => matches!(**e, crate::ws::WsError::Connect { .. }),
-            _ => self
-                .status()
-                .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504)),
+            _ => self.status().is_some_and(crate::retry::retried_status),
         }
     }
 
@@ -346,11 +391,15 @@ fn server_error(status: StatusCode, header_request_id: Option<String>, e: AppErr
 #[derive(Clone, Debug)]
 pub(crate) struct BufferedBody(pub(crate) Bytes);
 
-fn header_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+/// The request id a reply's headers carry ([`REQUEST_ID_HEADER`]): the one place it is read.
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<&str> {
     headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+}
+
+fn header_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    request_id(headers).map(str::to_owned)
 }
 
 /// The generated operations declare no error responses (the `single_response` rule): every failure
@@ -376,7 +425,7 @@ impl From<progenitor_client::Error<()>> for Error {
                 Error::transport(e)
             }
             P::InvalidRequest(s) => {
-                crate::request::invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s))
+                invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s))
             }
             P::Custom(s) => Error::InvalidRequest(s),
         }

@@ -39,7 +39,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::error::{Error, REQUEST_ID_HEADER, Result};
+use crate::error::{Error, Result};
 use crate::generated::Client;
 use crate::types;
 
@@ -304,7 +304,7 @@ impl Download {
                 .map(str::to_owned)
         };
         let content_type = text(CONTENT_TYPE.as_str());
-        let request_id = text(REQUEST_ID_HEADER);
+        let request_id = crate::error::request_id(headers).map(str::to_owned);
         let raw_file_name = headers
             .get(CONTENT_DISPOSITION)
             .and_then(|v| content_disposition_file_name(v.as_bytes()));
@@ -420,7 +420,7 @@ fn content_disposition_file_name(value: &[u8]) -> Option<String> {
                 let charset = pieces.next().unwrap_or("");
                 let _language = pieces.next();
                 if let Some(encoded) = pieces.next() {
-                    let bytes = percent_decode(encoded.trim_matches('"'));
+                    let bytes = crate::net::percent_decode(encoded.trim_matches('"'));
                     extended = if charset.eq_ignore_ascii_case("utf-8") {
                         String::from_utf8(bytes).ok()
                     } else {
@@ -470,26 +470,6 @@ fn unquote(value: &str) -> String {
         } else {
             out.push(c);
         }
-    }
-    out
-}
-
-fn percent_decode(value: &str) -> Vec<u8> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Ok(hex) = std::str::from_utf8(hex)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
     }
     out
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, config};
+pub(crate) use crate::net::warn_unverified_tls;
+pub(crate) use crate::redact::masked;
 use crate::retry::RetryPolicy;
 
 /// How the client authenticates.
@@ -338,34 +340,6 @@ fn field_error<E: std::fmt::Display>(
     }
 }
 
-/// A URL with its password masked, for messages and `Debug`.
-pub(crate) fn masked(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("[redacted]"));
-            u.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        Err(_) if url.contains('@') => "[redacted]".to_owned(),
-        Err(_) => url.to_owned(),
-    }
-}
-
-/// Logs at warn level (target `matterapi`) that `transport` (`"REST"`, `"websocket"`) of a client
-/// accepts any TLS certificate (`verify` off). Call it once per client and transport, when its
-/// connector is built.
-pub(crate) fn warn_unverified_tls(transport: &str) {
-    tracing::warn!(
-        target: "matterapi",
-        transport,
-        "TLS certificate verification is off (verify=false): anyone on the network path can read \
-         and change the traffic, the token included"
-    );
-}
-
-fn config(field: &str, problem: impl std::fmt::Display) -> Error {
-    Error::Config(format!("`{field}`: {problem}"))
-}
 
 impl Options {
     /// Options for the server at `url`, everything else at its default.
@@ -573,141 +547,6 @@ impl Options {
             Err(_) => format!("{}{path}", self.base_url()),
         }
     }
-
-    fn read(field: &str, path: &PathBuf) -> Result<Vec<u8>> {
-        std::fs::read(path)
-            .map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
-    }
-
-    /// The CA certificates of `ca_cert`, parsed.
-    pub(crate) fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>> {
-        let Some(path) = &self.ca_cert else {
-            return Ok(Vec::new());
-        };
-        let pem = Options::read("ca_cert", path)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| config("ca_cert", format!("`{}`: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(config(
-                "ca_cert",
-                format!("`{}` holds no PEM certificate", path.display()),
-            ));
-        }
-        Ok(certs)
-    }
-
-    /// The client certificate and key of `client_cert`/`client_key`, as one PEM.
-    pub(crate) fn client_identity_pem(&self) -> Result<Option<Vec<u8>>> {
-        let Some(cert) = &self.client_cert else {
-            return Ok(None);
-        };
-        let mut pem = Options::read("client_cert", cert)?;
-        if let Some(key) = &self.client_key {
-            pem.push(b'\n');
-            pem.extend(Options::read("client_key", key)?);
-        }
-        Ok(Some(pem))
-    }
-
-    /// The reqwest client these options describe: timeout, TLS (verification, CA, client
-    /// certificate), proxies, user agent; never storing cookies, never following redirects. With
-    /// `verify` off it logs [`warn_unverified_tls`] (once: one HTTP client per [`crate::Client`]).
-    pub(crate) fn http_client(&self) -> Result<reqwest::Client> {
-        crate::client::install_crypto_provider();
-        let mut b =
-            reqwest::Client::builder()
-                .connect_timeout(self.timeout)
-                .timeout(self.timeout)
-                .pool_max_idle_per_host(self.max_connections)
-                // The API never redirects: a redirect reply comes back as its status (an error),
-                // and no credential or body follows it to another host.
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(self.user_agent.clone().unwrap_or_else(|| {
-                    concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")).into()
-                }));
-        if !self.verify {
-            warn_unverified_tls("REST");
-            b = b.tls_danger_accept_invalid_certs(true);
-        }
-        for cert in self.ca_certificates()? {
-            b = b.add_root_certificate(cert);
-        }
-        if let Some(pem) = self.client_identity_pem()? {
-            let identity = identity_from_pem(&pem).map_err(|e| {
-                config("client_cert", format!("not a PEM certificate and key: {e}"))
-            })?;
-            b = b.identity(identity);
-        }
-        b = self.apply_proxies(b)?;
-        b.build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
-    }
-
-    fn apply_proxies(&self, mut b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
-        let p = &self.proxies;
-        let explicit = p.http.is_some() || p.https.is_some() || p.all.is_some();
-        if !p.from_env && !explicit {
-            return Ok(b.no_proxy());
-        }
-        let no_proxy = p
-            .no_proxy
-            .as_deref()
-            .and_then(reqwest::NoProxy::from_string)
-            .or_else(|| {
-                if p.from_env {
-                    reqwest::NoProxy::from_env()
-                } else {
-                    None
-                }
-            });
-        let env = |names: [&str; 2]| -> Option<String> {
-            if !p.from_env {
-                return None;
-            }
-            names
-                .iter()
-                .find_map(|n| std::env::var(n).ok())
-                .filter(|v| !v.is_empty())
-        };
-        let http = p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"]));
-        let https = p
-            .https
-            .clone()
-            .or_else(|| env(["HTTPS_PROXY", "https_proxy"]));
-        let all = p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"]));
-        type Make = fn(&str) -> reqwest::Result<reqwest::Proxy>;
-        let entries: [(&str, Option<String>, Make); 3] = [
-            ("proxies.http", http, |u| reqwest::Proxy::http(u)),
-            ("proxies.https", https, |u| reqwest::Proxy::https(u)),
-            ("proxies.all", all, |u| reqwest::Proxy::all(u)),
-        ];
-        // Explicit proxies replace reqwest's own reading of the environment.
-        b = b.no_proxy();
-        for (field, url, make) in entries {
-            if let Some(url) = url {
-                let proxy =
-                    make(&url).map_err(|e| config(field, format!("`{}`: {e}", masked(&url))))?;
-                b = b.proxy(proxy.no_proxy(no_proxy.clone()));
-            }
-        }
-        Ok(b)
-    }
-}
-
-#[cfg(feature = "rustls")]
-fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
-    reqwest::Identity::from_pem(pem)
-}
-
-#[cfg(all(not(feature = "rustls"), feature = "native-tls"))]
-fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
-    // native-tls wants the certificate and the PKCS#8 key apart: split the PEM sections.
-    let text = String::from_utf8_lossy(pem);
-    let key_at = text
-        .find("-----BEGIN PRIVATE KEY-----")
-        .unwrap_or(text.len());
-    let (cert, key) = text.split_at(key_at);
-    reqwest::Identity::from_pkcs8_pem(cert.as_bytes(), key.as_bytes())
 }
 
 /// A typed builder of [`Options`].
@@ -842,11 +681,6 @@ impl OptionsBuilder {
     /// The options, checked.
     pub fn options(self) -> Result<Options> {
         self.options.validated()
-    }
-
-    /// Builds the client.
-    pub fn build(self) -> Result<crate::Client> {
-        crate::Client::from_options(self.options()?)
     }
 }
 

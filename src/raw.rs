@@ -19,7 +19,6 @@
 //! ```
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -27,9 +26,8 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, REQUEST_ID_HEADER, Result};
+use crate::error::{Error, Result};
 use crate::generated::{Client, ResponseValue};
-use crate::options::Options;
 use progenitor_client::ClientInfo;
 
 /// An HTTP reply as the server sent it. Its `Debug` hides the values of the headers that carry
@@ -103,9 +101,7 @@ impl RawResponse {
 
     /// The `X-Request-ID` header.
     pub fn request_id(&self) -> Option<&str> {
-        self.headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
+        crate::error::request_id(&self.headers)
     }
 
     /// This reply as an error when its status is not a success.
@@ -122,52 +118,14 @@ impl RawResponse {
     }
 }
 
-type Slot = Arc<Mutex<Option<RawResponse>>>;
-
-/// What a running `send_raw()` or `call()` asked the hooks for.
-#[derive(Clone)]
-struct Capture {
-    slot: Slot,
-    /// `call()`: capture only when the client's `skip_response_parsing` is on.
-    only_when_skipping: bool,
-}
-
-impl Capture {
-    fn new(only_when_skipping: bool) -> Capture {
-        Capture {
-            slot: Arc::new(Mutex::new(None)),
-            only_when_skipping,
+impl From<crate::request::Captured> for RawResponse {
+    fn from(c: crate::request::Captured) -> RawResponse {
+        RawResponse {
+            status: c.status,
+            headers: c.headers,
+            body: c.body,
         }
     }
-
-    fn take(&self) -> Option<RawResponse> {
-        self.slot.lock().ok().and_then(|mut s| s.take())
-    }
-}
-
-tokio::task_local! {
-    /// Set while a `send_raw()` or `call()` runs: the client's hooks put the reply here.
-    static CAPTURE: Capture;
-}
-
-/// Whether the request running in this task has its reply captured untouched (read by the hooks):
-/// under `send_raw()`, or under `call()` when the client skips response parsing.
-pub(crate) fn capturing(options: &Options) -> bool {
-    CAPTURE
-        .try_with(|c| !c.only_when_skipping || options.skip_response_parsing)
-        .unwrap_or(false)
-}
-
-/// Keeps the reply for the `send_raw()` or `call()` running in this task (when [`capturing`]).
-pub(crate) fn capture(options: &Options, resp: &RawResponse) {
-    if !capturing(options) {
-        return;
-    }
-    let _ = CAPTURE.try_with(|c| {
-        if let Ok(mut s) = c.slot.lock() {
-            *s = Some(resp.clone());
-        }
-    });
 }
 
 /// Runs a generated operation's `send()` future and returns the reply untouched: what
@@ -177,10 +135,9 @@ pub async fn capture_raw<F, T>(send: F) -> Result<RawResponse>
 where
     F: Future<Output = std::result::Result<T, progenitor_client::Error<()>>>,
 {
-    let capture = Capture::new(false);
-    let result = CAPTURE.scope(capture.clone(), send).await;
-    match (capture.take(), result) {
-        (Some(raw), _) => Ok(raw),
+    let (result, captured) = crate::request::with_capture(false, send).await;
+    match (captured, result) {
+        (Some(raw), _) => Ok(raw.into()),
         // No reply: the request failed before or while it was sent.
         (None, Err(e)) => Err(Error::from(e)),
         (None, Ok(_)) => Err(Error::InvalidRequest(
@@ -204,10 +161,9 @@ pub async fn reply<F, T>(send: F) -> Result<Reply<T>>
 where
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
-    let capture = Capture::new(true);
-    let result = CAPTURE.scope(capture.clone(), send).await;
-    match capture.take() {
-        Some(raw) => Ok(Reply::Raw(raw.error_for_status()?)),
+    let (result, captured) = crate::request::with_capture(true, send).await;
+    match captured {
+        Some(raw) => Ok(Reply::Raw(RawResponse::from(raw).error_for_status()?)),
         None => Ok(Reply::Parsed(result?.into_inner())),
     }
 }

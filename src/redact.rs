@@ -70,6 +70,19 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A URL with its password masked, for messages and `Debug`.
+pub(crate) fn masked(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) if url.contains('@') => "[redacted]".to_owned(),
+        Err(_) => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;

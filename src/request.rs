@@ -1,38 +1,27 @@
-//! The one request path of the hand-written operations ([`Client::raw`](crate::Client::raw) and
-//! [`crate::files`]): the URL under the API base path, the `api-version` header, the bearer token,
-//! retries, one trace event per try, and the limit on reply bodies (`max_body_size`), which the
-//! generated operations' hooks apply too.
+//! The whole request path, for the generated operations (through [`crate::hooks`]) and the
+//! hand-written ones ([`Client::raw`](crate::Client::raw), [`crate::files`]): the URL under the
+//! API base path, the `api-version` header, the bearer token, the slot among `max_connections`,
+//! the retry loop (the decision is [`crate::retry::next_wait`]), the relogin after a 401, one
+//! trace event per try, the limit on reply bodies (`max_body_size`), the buffering of failed
+//! replies (kept for [`Error`]) and the raw-capture slot of `send_raw()`/`call()`.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use std::time::Instant;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::error::{Error, Result};
+use progenitor_client::{ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+
+use crate::client::Inner;
+use crate::error::{BodyLimitExceeded, BufferedBody, Error, Result};
 use crate::generated::Client;
-use progenitor_client::ClientInfo;
+use crate::options::Auth;
+use crate::retry::{Attempt, Outcome};
 
-/// The error a reply's body stream ends with when it grows past `max_body_size` (turned into
-/// [`Error::BodyTooLarge`] by [`Error::transport`]).
-#[derive(Debug, Clone)]
-pub(crate) struct BodyLimitExceeded {
-    pub(crate) operation: String,
-    pub(crate) limit: u64,
-    pub(crate) status: StatusCode,
-}
-
-impl std::fmt::Display for BodyLimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the reply to {} is larger than max_body_size ({} bytes)",
-            self.operation, self.limit
-        )
-    }
-}
-
-impl std::error::Error for BodyLimitExceeded {}
 
 /// `resp` with its body limited to `limit` bytes: reading past the limit fails with
 /// [`BodyLimitExceeded`], and a `Content-Length` above it fails at the first read, before anything is
@@ -110,8 +99,8 @@ pub(crate) async fn execute(
         .header("api-version", Client::api_version())
         .build()
         .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-    inner.authorize(&mut request);
-    let result = crate::retry::send_with_retries(client, operation, request, |request| {
+    authorize(inner, &mut request);
+    let result = send_with_retries(client, operation, request, |request| {
         send_once(client, operation, request)
     })
     .await;
@@ -132,13 +121,14 @@ pub(crate) async fn send_once(
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
     let inner = client.inner();
-    let seen = crate::hooks::tracing_on(inner.debug)
+    let debug = inner.options.debug;
+    let seen = tracing_on(debug)
         .then(|| (request.method().clone(), request.url().path().to_owned()));
     let _slot = inner.slot().await;
     let started = Instant::now();
     let result = client.client().execute(request).await;
     if let Some((method, path)) = &seen {
-        crate::hooks::trace(inner.debug, operation, method, path, started, &result);
+        trace(debug, operation, method, path, started, &result);
     }
     result
 }
@@ -201,10 +191,6 @@ fn path_segment_problem(value: &str) -> Option<&'static str> {
     }
 }
 
-/// The start of the message that carries [`Error::InvalidPathParameter`] through the generated
-/// client's `progenitor_client::Error::InvalidRequest` (read back by [`invalid_path_parameter`]).
-const INVALID_PATH_PARAMETER: &str = "invalid path parameter `";
-
 /// `value` percent-encoded as the path segment of parameter `name`, or
 /// [`Error::InvalidPathParameter`] when it would change the path ([`path_segment_problem`]).
 /// Used by [`crate::files`].
@@ -230,20 +216,9 @@ pub(crate) fn path_param<E>(
 ) -> std::result::Result<String, progenitor_client::Error<E>> {
     path_segment(name, value).map_err(|e| match e {
         Error::InvalidPathParameter { name, reason } => progenitor_client::Error::InvalidRequest(
-            format!("{INVALID_PATH_PARAMETER}{name}`: {reason}"),
+            format!("{}{name}`: {reason}", crate::error::INVALID_PATH_PARAMETER),
         ),
         other => progenitor_client::Error::InvalidRequest(other.to_string()),
-    })
-}
-
-/// [`Error::InvalidPathParameter`] back from the message [`path_param`] made, if `message` is one.
-pub(crate) fn invalid_path_parameter(message: &str) -> Option<Error> {
-    let (name, reason) = message
-        .strip_prefix(INVALID_PATH_PARAMETER)?
-        .split_once("`: ")?;
-    Some(Error::InvalidPathParameter {
-        name: name.to_owned(),
-        reason: reason.to_owned(),
     })
 }
 
@@ -268,4 +243,298 @@ pub(crate) fn check_raw_path(path: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rewrites the generated path's `/api/v4` to the configured `basepath`.
+pub(crate) fn apply_basepath(inner: &Inner, request: &mut reqwest::Request) {
+    const GENERATED: &str = "/api/v4";
+    let basepath = inner.options.basepath.trim_end_matches('/');
+    if basepath == GENERATED {
+        return;
+    }
+    let prefix = reqwest::Url::parse(inner.options.base_url())
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let path = request.url().path().to_owned();
+    if let Some(rest) = path
+        .strip_prefix(prefix.as_str())
+        .and_then(|r| r.strip_prefix(GENERATED))
+    {
+        let new = format!("{prefix}{basepath}{rest}");
+        request.url_mut().set_path(&new);
+    }
+}
+
+/// Adds the bearer token to `request`, unless it carries its own `Authorization`.
+pub(crate) fn authorize(inner: &Inner, request: &mut reqwest::Request) {
+    if !request.headers().contains_key(AUTHORIZATION)
+        && let Some(value) = inner.authorization()
+    {
+        request.headers_mut().insert(AUTHORIZATION, value);
+    }
+}
+
+/// Puts the current token's `Authorization` on `request` (after a relogin), replacing the one it
+/// was sent with.
+fn replace_authorization(inner: &Inner, request: &mut reqwest::Request) {
+    match inner.authorization() {
+        Some(value) => {
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        None => {
+            request.headers_mut().remove(AUTHORIZATION);
+        }
+    }
+}
+
+/// Logging in again after a 401, as the request path needs it. Implemented by the login code
+/// ([`crate::auth`]), which sits above the request path: a login is itself a request.
+pub(crate) trait Relogin {
+    /// Makes a new session (shared with concurrent callers); the new token is in the client's
+    /// state when it returns.
+    fn relogin_for_request(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>;
+}
+
+/// Whether a 401 to `operation` may be answered by logging in again: the options' `relogin` is on,
+/// the client has login credentials, and the operation is not the login or logout itself.
+fn relogin_possible(inner: &Inner, operation: &str) -> bool {
+    inner.options.relogin
+        && matches!(inner.options.auth, Some(Auth::Login { .. }))
+        && !matches!(operation, "users_login" | "users_logout")
+}
+
+/// Sends `request` with `attempt` (one try: send, trace, and whatever the caller does with a
+/// reply) as often as `client`'s retry policy allows ([`crate::retry::next_wait`]), waiting
+/// between the tries, and once more after a 401 answered by a relogin. A request whose body is a
+/// stream is sent once. Gives the last try's result.
+pub(crate) async fn send_with_retries<F, Fut>(
+    client: &Client,
+    operation: &str,
+    request: reqwest::Request,
+    mut attempt: F,
+) -> reqwest::Result<reqwest::Response>
+where
+    F: FnMut(reqwest::Request) -> Fut,
+    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let inner = client.inner();
+    let policy = &inner.options.retry;
+    let counters = &inner.retry;
+    let mut request = request;
+    let mut tries = 1u32;
+    let mut waited = Duration::ZERO;
+    let mut relogged = false;
+    let may_relogin = relogin_possible(inner, operation);
+    loop {
+        // Keep a copy for the next try while one may come; `None` for a streamed body.
+        let spare = if (policy.enabled && tries < policy.max_attempts) || (may_relogin && !relogged)
+        {
+            request.try_clone()
+        } else {
+            None
+        };
+        let method = request.method().clone();
+        let result = attempt(request).await;
+        if matches!(&result, Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS) {
+            counters.count_rate_limited();
+        }
+        let Some(mut next) = spare else {
+            return result;
+        };
+        if may_relogin
+            && !relogged
+            && matches!(&result, Ok(r) if r.status() == StatusCode::UNAUTHORIZED)
+        {
+            // The session was revoked or expired: one new session (shared with concurrent
+            // callers and the websocket listeners), then this request again with its token.
+            relogged = true;
+            drop(result);
+            tracing::info!(target: "matterapi", operation, "401: logging in again");
+            if let Err(e) = client.relogin_for_request().await {
+                tracing::warn!(target: "matterapi", operation, error = %e, "logging in again failed");
+            }
+            replace_authorization(inner, &mut next);
+            request = next;
+            continue;
+        }
+        let decided = crate::retry::next_wait(
+            policy,
+            Attempt {
+                method: &method,
+                tries,
+                waited,
+            },
+            Outcome::of(&result),
+            SystemTime::now(),
+            crate::retry::jitter(),
+        );
+        let Some((wait, reason)) = decided else {
+            return result;
+        };
+        drop(result);
+        let path = next.url().path();
+        let wait_ms = wait.as_secs_f64() * 1000.0;
+        let reason_text = reason.describe();
+        let attempt = tries + 1;
+        tracing::debug!(target: "matterapi", operation, %method, path, attempt, wait_ms,
+            reason = %reason_text, "retrying");
+        if inner.options.debug && !tracing::dispatcher::has_been_set() {
+            eprintln!(
+                "matterapi: {method} {path}: {reason_text}; attempt {attempt} in {wait_ms:.0} ms"
+            );
+        }
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        tries += 1;
+        counters.count_retry(wait);
+        request = next;
+    }
+}
+
+/// One try of a generated operation ([`send_once`]): its reply's body limited, and buffered when
+/// it failed or is captured.
+pub(crate) async fn exec_once(
+    client: &Client,
+    request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let options = &client.inner().options;
+    let result = send_once(client, info.operation_id, request)
+        .await
+        .map(|resp| limit_body(resp, info.operation_id, options.max_body_size));
+    match result {
+        Ok(resp) if capturing(options.skip_response_parsing) => {
+            buffer_body(resp, options.skip_response_parsing, true).await
+        }
+        Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
+            buffer_body(resp, options.skip_response_parsing, false).await
+        }
+        other => other,
+    }
+}
+
+/// Whether a request's trace event goes anywhere: the client's `debug` option, or a tracing
+/// subscriber that wants `matterapi` debug events.
+fn tracing_on(debug: bool) -> bool {
+    debug || tracing::enabled!(target: "matterapi", tracing::Level::DEBUG)
+}
+
+/// Reads a reply's body (a failed one, or any while `send_raw()` or `call()` captures) and gives back
+/// an equivalent response, with the body kept in its extensions for errors made without reading it
+/// again and in the raw capture slot. A captured reply is handed on with an empty body: its caller
+/// returns the captured copy and ignores the generated decoding, which then costs nothing.
+async fn buffer_body(
+    resp: reqwest::Response,
+    skipping: bool,
+    captured: bool,
+) -> reqwest::Result<reqwest::Response> {
+    let status = resp.status();
+    let version = resp.version();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await?;
+    capture(
+        skipping,
+        Captured {
+            status,
+            headers: headers.clone(),
+            body: body.clone(),
+        },
+    );
+    let mut http = http::Response::new(if captured { Bytes::new() } else { body.clone() });
+    *http.status_mut() = status;
+    *http.version_mut() = version;
+    *http.headers_mut() = headers;
+    let mut rebuilt = reqwest::Response::from(http);
+    rebuilt.extensions_mut().insert(BufferedBody(body));
+    Ok(rebuilt)
+}
+
+/// One event per request at debug level: method, path, status, duration, request id. With the
+/// client's `debug` option and no tracing subscriber installed, the same line goes to stderr.
+fn trace(
+    debug: bool,
+    operation: &str,
+    method: &reqwest::Method,
+    path: &str,
+    started: Instant,
+    result: &reqwest::Result<reqwest::Response>,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(resp) => {
+            let request_id = crate::error::request_id(resp.headers()).unwrap_or("");
+            let status = resp.status().as_u16();
+            tracing::debug!(target: "matterapi", operation, %method, path, status, duration_ms = ms, request_id, "request");
+            if debug && !tracing::dispatcher::has_been_set() {
+                eprintln!(
+                    "matterapi: {method} {path} -> {status} in {ms:.1} ms (request id {request_id})"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::debug!(target: "matterapi", operation, %method, path, duration_ms = ms, error = %e, "request failed");
+            if debug && !tracing::dispatcher::has_been_set() {
+                eprintln!("matterapi: {method} {path} failed after {ms:.1} ms: {e}");
+            }
+        }
+    }
+}
+
+/// A reply kept untouched for a running `send_raw()` or `call()` ([`crate::raw::RawResponse`]
+/// is made from it).
+#[derive(Clone, Debug)]
+pub(crate) struct Captured {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// What a running `send_raw()` or `call()` asked the request path for.
+#[derive(Clone)]
+struct Capture {
+    slot: Arc<Mutex<Option<Captured>>>,
+    /// `call()`: capture only when the client's `skip_response_parsing` is on.
+    only_when_skipping: bool,
+}
+
+tokio::task_local! {
+    /// Set while a `send_raw()` or `call()` runs: the request path puts the reply here.
+    static CAPTURE: Capture;
+}
+
+/// Whether the request running in this task has its reply captured untouched: under
+/// `send_raw()`, or under `call()` when the client skips response parsing (`skipping`).
+fn capturing(skipping: bool) -> bool {
+    CAPTURE
+        .try_with(|c| !c.only_when_skipping || skipping)
+        .unwrap_or(false)
+}
+
+/// Keeps the reply for the `send_raw()` or `call()` running in this task (when [`capturing`]).
+fn capture(skipping: bool, reply: Captured) {
+    if !capturing(skipping) {
+        return;
+    }
+    let _ = CAPTURE.try_with(|c| {
+        if let Ok(mut s) = c.slot.lock() {
+            *s = Some(reply);
+        }
+    });
+}
+
+/// Runs `send` with its reply captured (always, or with `only_when_skipping` only when the
+/// client's `skip_response_parsing` is on): the future's output and the captured reply, if any.
+pub(crate) async fn with_capture<F: Future>(
+    only_when_skipping: bool,
+    send: F,
+) -> (F::Output, Option<Captured>) {
+    let capture = Capture {
+        slot: Arc::new(Mutex::new(None)),
+        only_when_skipping,
+    };
+    let output = CAPTURE.scope(capture.clone(), send).await;
+    let captured = capture.slot.lock().ok().and_then(|mut s| s.take());
+    (output, captured)
 }

@@ -34,7 +34,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -160,6 +159,22 @@ pub(crate) struct RetryCounters {
     waited_micros: AtomicU64,
 }
 
+impl RetryCounters {
+    /// One more reply with status 429.
+    pub(crate) fn count_rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One more retry, after waiting `wait`.
+    pub(crate) fn count_retry(&self, wait: Duration) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        self.waited_micros.fetch_add(
+            u64::try_from(wait.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
 impl Client {
     /// How many times this client and its clones retried so far.
     pub fn retry_stats(&self) -> RetryStats {
@@ -233,8 +248,10 @@ fn until_unix_time(at: u64, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// A number in `[0, 1)`, different on each call (for jitter; not for cryptography).
-fn random_fraction() -> f64 {
+/// A number in `[0, 1)`, different on each call: the jitter of the REST retries and of the
+/// websocket's reconnect backoff (not for cryptography). The one random source of both; the
+/// decisions that use it ([`next_wait`], the websocket's backoff) take its value as an argument.
+pub(crate) fn jitter() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -246,15 +263,15 @@ fn random_fraction() -> f64 {
 }
 
 /// Why a request is sent again.
-#[derive(Clone, Copy, Debug)]
-enum Reason {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
     RateLimited,
     Status(StatusCode),
     Connect,
 }
 
 impl Reason {
-    fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             Reason::RateLimited => "rate limited (429)".into(),
             Reason::Status(s) => format!("status {}", s.as_u16()),
@@ -282,147 +299,103 @@ fn out_of_local_resources(e: &reqwest::Error) -> bool {
     false
 }
 
-/// The wait before sending again, or `None` to give the result back as it is.
-fn next_wait(
+/// What one try of a request ended with, as the retry policy sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outcome<'a> {
+    /// A reply with this status and these headers.
+    Reply {
+        status: StatusCode,
+        headers: &'a HeaderMap,
+    },
+    /// No connection could be made (the request was not sent).
+    ConnectFailed,
+    /// Any other failure (a timeout, a broken connection, a local limit): the request may have
+    /// been processed, or trying again would not help.
+    Failed,
+}
+
+impl<'a> Outcome<'a> {
+    /// The outcome of a try's result.
+    pub(crate) fn of(result: &'a reqwest::Result<reqwest::Response>) -> Outcome<'a> {
+        match result {
+            Ok(resp) => Outcome::Reply {
+                status: resp.status(),
+                headers: resp.headers(),
+            },
+            Err(e) => Outcome::of_error(e),
+        }
+    }
+
+    /// The outcome of a failed try.
+    pub(crate) fn of_error(e: &reqwest::Error) -> Outcome<'a> {
+        if e.is_connect() && !out_of_local_resources(e) {
+            Outcome::ConnectFailed
+        } else {
+            Outcome::Failed
+        }
+    }
+}
+
+/// Whether the policy sends a request again after a reply with `status` (429; 502, 503 and 504 for
+/// an idempotent method): [`crate::Error::is_retryable`] uses the same rule.
+pub(crate) fn retried_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || matches!(status.as_u16(), 502..=504)
+}
+
+/// Where a call is: the method, the tries made so far (1 after the first) and the time waited
+/// between them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Attempt<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) tries: u32,
+    pub(crate) waited: Duration,
+}
+
+/// The wait before sending again after `reply`, or `None` to give the result back as it is: the
+/// whole retry decision, pure (the time is `now`, the random part is `jitter` in `[0, 1)`).
+pub(crate) fn next_wait(
     policy: &RetryPolicy,
-    method: &Method,
-    result: &reqwest::Result<reqwest::Response>,
-    retry: u32,
-    waited: Duration,
+    attempt: Attempt<'_>,
+    reply: Outcome<'_>,
+    now: SystemTime,
+    jitter: f64,
 ) -> Option<(Duration, Reason)> {
-    let left = policy.max_wait.saturating_sub(waited);
+    if !policy.enabled || attempt.tries >= policy.max_attempts {
+        return None;
+    }
+    let retry = attempt.tries;
+    let idempotent = is_idempotent(attempt.method);
+    let left = policy.max_wait.saturating_sub(attempt.waited);
     let backoff = |reason| {
         if left.is_zero() {
             None
         } else {
-            Some((policy.backoff(retry, random_fraction()).min(left), reason))
+            Some((policy.backoff(retry, jitter).min(left), reason))
         }
     };
-    match result {
-        Err(e) if e.is_connect() && is_idempotent(method) && !out_of_local_resources(e) => {
-            backoff(Reason::Connect)
-        }
-        Err(_) => None,
-        Ok(resp) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
-            match requested_wait(resp.headers(), SystemTime::now()) {
+    match reply {
+        Outcome::ConnectFailed if idempotent => backoff(Reason::Connect),
+        Outcome::ConnectFailed | Outcome::Failed => None,
+        Outcome::Reply { status, headers } if status == StatusCode::TOO_MANY_REQUESTS => {
+            match requested_wait(headers, now) {
                 // Longer than allowed: the caller gets the 429 now, as `Error::RateLimited`.
                 Some(asked) if asked > left => None,
                 Some(asked) => Some((
-                    policy
-                        .rate_limit_wait(retry, asked, random_fraction())
-                        .min(left),
+                    policy.rate_limit_wait(retry, asked, jitter).min(left),
                     Reason::RateLimited,
                 )),
                 None => backoff(Reason::RateLimited),
             }
         }
-        Ok(resp) if matches!(resp.status().as_u16(), 502..=504) && is_idempotent(method) => {
-            let reason = Reason::Status(resp.status());
-            match retry_after(resp.headers(), SystemTime::now()) {
+        Outcome::Reply { status, headers } if retried_status(status) && idempotent => {
+            let reason = Reason::Status(status);
+            match retry_after(headers, now) {
                 Some(asked) if asked > left => None,
                 Some(asked) => Some((asked, reason)),
                 None => backoff(reason),
             }
         }
-        Ok(_) => None,
-    }
-}
-
-/// Whether a 401 to `operation` may be answered by logging in again: the options' `relogin` is on,
-/// the client has login credentials, and the operation is not the login or logout itself.
-fn relogin_possible(client: &Client, operation: &str) -> bool {
-    let options = &client.inner().options;
-    options.relogin
-        && matches!(options.auth, Some(crate::options::Auth::Login { .. }))
-        && !matches!(operation, "users_login" | "users_logout")
-}
-
-fn relogin_allowed(
-    client: &Client,
-    operation: &str,
-    result: &reqwest::Result<reqwest::Response>,
-) -> bool {
-    matches!(result, Ok(r) if r.status() == StatusCode::UNAUTHORIZED)
-        && relogin_possible(client, operation)
-}
-
-/// Sends `request` with `attempt` (one try: send, trace, and whatever the caller does with a
-/// reply) as often as `client`'s retry policy allows, waiting between the tries. A request whose
-/// body is a stream is sent once. Gives the last try's result.
-pub(crate) async fn send_with_retries<F, Fut>(
-    client: &Client,
-    operation: &str,
-    request: reqwest::Request,
-    mut attempt: F,
-) -> reqwest::Result<reqwest::Response>
-where
-    F: FnMut(reqwest::Request) -> Fut,
-    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
-{
-    let inner = client.inner();
-    let policy = &inner.options.retry;
-    let counters = &inner.retry;
-    let mut request = request;
-    let mut tries = 1u32;
-    let mut waited = Duration::ZERO;
-    let mut relogged = false;
-    let may_relogin = relogin_possible(client, operation);
-    loop {
-        // Keep a copy for the next try while one may come; `None` for a streamed body.
-        let spare = if (policy.enabled && tries < policy.max_attempts) || (may_relogin && !relogged)
-        {
-            request.try_clone()
-        } else {
-            None
-        };
-        let method = request.method().clone();
-        let result = attempt(request).await;
-        if matches!(&result, Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS) {
-            counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-        }
-        let Some(mut next) = spare else {
-            return result;
-        };
-        if !relogged && relogin_allowed(client, operation, &result) {
-            // The session was revoked or expired: one new session (shared with concurrent
-            // callers and the websocket listeners), then this request again with its token.
-            relogged = true;
-            drop(result);
-            tracing::info!(target: "matterapi", operation, "401: logging in again");
-            if let Err(e) = client.relogin_boxed().await {
-                tracing::warn!(target: "matterapi", operation, error = %e, "logging in again failed");
-            }
-            inner.replace_authorization(&mut next);
-            request = next;
-            continue;
-        }
-        if !(policy.enabled && tries < policy.max_attempts) {
-            return result;
-        }
-        let Some((wait, reason)) = next_wait(policy, &method, &result, tries, waited) else {
-            return result;
-        };
-        drop(result);
-        let path = next.url().path();
-        let wait_ms = wait.as_secs_f64() * 1000.0;
-        let reason_text = reason.describe();
-        let attempt = tries + 1;
-        tracing::debug!(target: "matterapi", operation, %method, path, attempt, wait_ms,
-            reason = %reason_text, "retrying");
-        if inner.debug && !tracing::dispatcher::has_been_set() {
-            eprintln!(
-                "matterapi: {method} {path}: {reason_text}; attempt {attempt} in {wait_ms:.0} ms"
-            );
-        }
-        tokio::time::sleep(wait).await;
-        waited += wait;
-        tries += 1;
-        counters.retries.fetch_add(1, Ordering::Relaxed);
-        counters.waited_micros.fetch_add(
-            u64::try_from(wait.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        request = next;
+        Outcome::Reply { .. } => None,
     }
 }
 
@@ -467,5 +440,56 @@ mod tests {
         assert_eq!(p.step(3), Duration::from_millis(400));
         assert_eq!(p.step(40), Duration::from_secs(5));
         assert_eq!(p.step(u32::MAX), Duration::from_secs(5));
+    }
+
+    /// `next_wait` as a table: one row per kind of outcome, with the time and the jitter fixed.
+    #[test]
+    fn next_wait_decides_each_outcome_as_the_policy_says() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let p = RetryPolicy::default();
+        let none = HeaderMap::new();
+        let asks_2s = headers(&[("retry-after", "2")]);
+        let asks_60s = headers(&[("retry-after", "60")]);
+        let reply = |status: u16, headers| Outcome::Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers,
+        };
+        let ms = Duration::from_millis;
+        // (what, policy, method, tries, waited, outcome, jitter, expected)
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(&str, RetryPolicy, Method, u32, Duration, Outcome<'_>, f64, Option<(Duration, Reason)>)> = vec![
+            ("connect failure, GET: half step at jitter 0", p.clone(), Method::GET, 1, ms(0), Outcome::ConnectFailed, 0.0, Some((ms(50), Reason::Connect))),
+            ("connect failure, GET, 3rd try: step doubled twice", p.clone(), Method::GET, 3, ms(0), Outcome::ConnectFailed, 0.5, Some((ms(300), Reason::Connect))),
+            ("connect failure, POST: not idempotent", p.clone(), Method::POST, 1, ms(0), Outcome::ConnectFailed, 0.0, None),
+            ("other failure: maybe processed", p.clone(), Method::GET, 1, ms(0), Outcome::Failed, 0.0, None),
+            ("503 GET, no header: backoff", p.clone(), Method::GET, 1, ms(0), reply(503, &none), 0.0, Some((ms(50), Reason::Status(StatusCode::SERVICE_UNAVAILABLE)))),
+            ("503 GET, Retry-After 2: as asked", p.clone(), Method::GET, 1, ms(0), reply(503, &asks_2s), 0.5, Some((ms(2000), Reason::Status(StatusCode::SERVICE_UNAVAILABLE)))),
+            ("503 POST: not idempotent", p.clone(), Method::POST, 1, ms(0), reply(503, &none), 0.0, None),
+            ("500: never", p.clone(), Method::GET, 1, ms(0), reply(500, &none), 0.0, None),
+            ("429 POST, Retry-After 2: asked plus jitter of a step", p.clone(), Method::POST, 1, ms(0), reply(429, &asks_2s), 0.5, Some((ms(2050), Reason::RateLimited))),
+            ("429, asks more than max_wait: given back", p.clone(), Method::GET, 1, ms(0), reply(429, &asks_60s), 0.0, None),
+            ("429, no header: backoff", p.clone(), Method::GET, 1, ms(0), reply(429, &none), 0.0, Some((ms(50), Reason::RateLimited))),
+            ("backoff cut to what is left of max_wait", p.clone(), Method::GET, 1, ms(29_990), Outcome::ConnectFailed, 0.0, Some((ms(10), Reason::Connect))),
+            ("max_wait used up", p.clone(), Method::GET, 1, ms(30_000), Outcome::ConnectFailed, 0.0, None),
+            ("last attempt", p.clone(), Method::GET, 5, ms(0), Outcome::ConnectFailed, 0.0, None),
+            ("policy off", RetryPolicy::off(), Method::GET, 1, ms(0), Outcome::ConnectFailed, 0.0, None),
+            ("200: done", p.clone(), Method::GET, 1, ms(0), reply(200, &none), 0.0, None),
+        ];
+        for (what, policy, method, tries, waited, outcome, jitter, expected) in rows {
+            let attempt = Attempt { method: &method, tries, waited };
+            assert_eq!(
+                next_wait(&policy, attempt, outcome, now, jitter),
+                expected,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_stays_in_the_unit_interval() {
+        for _ in 0..1000 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j), "{j}");
+        }
     }
 }

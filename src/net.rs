@@ -1,0 +1,196 @@
+//! The network set-up shared by REST and the websocket: the TLS crypto provider, the reqwest client
+//! made from [`Options`], the TLS material (CA certificates, client identity) and the proxies the
+//! options name.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result, config};
+use crate::options::Options;
+use crate::redact::masked;
+
+/// The `User-Agent` of every request and websocket upgrade unless the options name one.
+pub(crate) const DEFAULT_USER_AGENT: &str = concat!("matterapi-rust/", env!("CARGO_PKG_VERSION"));
+
+/// The `User-Agent` the options ask for.
+pub(crate) fn user_agent(options: &Options) -> String {
+    options
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned())
+}
+
+/// rustls needs a process-wide crypto provider; we use `ring` (no C build) unless the application
+/// installed one already.
+pub(crate) fn install_crypto_provider() {
+    #[cfg(feature = "rustls")]
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Logs at warn level (target `matterapi`) that `transport` (`"REST"`, `"websocket"`) of a client
+/// accepts any TLS certificate (`verify` off). Call it once per client and transport, when its
+/// connector is built.
+pub(crate) fn warn_unverified_tls(transport: &str) {
+    tracing::warn!(
+        target: "matterapi",
+        transport,
+        "TLS certificate verification is off (verify=false): anyone on the network path can read \
+         and change the traffic, the token included"
+    );
+}
+
+fn read(field: &str, path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// The CA certificates of `ca_cert`, parsed.
+pub(crate) fn ca_certificates(options: &Options) -> Result<Vec<reqwest::Certificate>> {
+    let Some(path) = &options.ca_cert else {
+        return Ok(Vec::new());
+    };
+    let pem = read("ca_cert", path)?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| config("ca_cert", format!("`{}`: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(config(
+            "ca_cert",
+            format!("`{}` holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(certs)
+}
+
+/// The client certificate and key of `client_cert`/`client_key`, as one PEM.
+pub(crate) fn client_identity_pem(options: &Options) -> Result<Option<Vec<u8>>> {
+    let Some(cert) = &options.client_cert else {
+        return Ok(None);
+    };
+    let mut pem = read("client_cert", cert)?;
+    if let Some(key) = &options.client_key {
+        pem.push(b'\n');
+        pem.extend(read("client_key", key)?);
+    }
+    Ok(Some(pem))
+}
+
+/// The reqwest client these options describe: timeout, TLS (verification, CA, client
+/// certificate), proxies, user agent; never storing cookies, never following redirects. With
+/// `verify` off it logs [`warn_unverified_tls`] (once: one HTTP client per [`crate::Client`]).
+pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
+    install_crypto_provider();
+    let mut b =
+        reqwest::Client::builder()
+            .connect_timeout(options.timeout)
+            .timeout(options.timeout)
+            .pool_max_idle_per_host(options.max_connections)
+            // The API never redirects: a redirect reply comes back as its status (an error),
+            // and no credential or body follows it to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(user_agent(options));
+    if !options.verify {
+        warn_unverified_tls("REST");
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    for cert in ca_certificates(options)? {
+        b = b.add_root_certificate(cert);
+    }
+    if let Some(pem) = client_identity_pem(options)? {
+        let identity = identity_from_pem(&pem).map_err(|e| {
+            config("client_cert", format!("not a PEM certificate and key: {e}"))
+        })?;
+        b = b.identity(identity);
+    }
+    b = apply_proxies(options, b)?;
+    b.build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+fn apply_proxies(options: &Options, mut b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    let p = &options.proxies;
+    let explicit = p.http.is_some() || p.https.is_some() || p.all.is_some();
+    if !p.from_env && !explicit {
+        return Ok(b.no_proxy());
+    }
+    let no_proxy = p
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string)
+        .or_else(|| {
+            if p.from_env {
+                reqwest::NoProxy::from_env()
+            } else {
+                None
+            }
+        });
+    let env = |names: [&str; 2]| -> Option<String> {
+        if !p.from_env {
+            return None;
+        }
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.is_empty())
+    };
+    let http = p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"]));
+    let https = p
+        .https
+        .clone()
+        .or_else(|| env(["HTTPS_PROXY", "https_proxy"]));
+    let all = p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"]));
+    type Make = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+    let entries: [(&str, Option<String>, Make); 3] = [
+        ("proxies.http", http, |u| reqwest::Proxy::http(u)),
+        ("proxies.https", https, |u| reqwest::Proxy::https(u)),
+        ("proxies.all", all, |u| reqwest::Proxy::all(u)),
+    ];
+    // Explicit proxies replace reqwest's own reading of the environment.
+    b = b.no_proxy();
+    for (field, url, make) in entries {
+        if let Some(url) = url {
+            let proxy =
+                make(&url).map_err(|e| config(field, format!("`{}`: {e}", masked(&url))))?;
+            b = b.proxy(proxy.no_proxy(no_proxy.clone()));
+        }
+    }
+    Ok(b)
+}
+
+#[cfg(feature = "rustls")]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(pem)
+}
+
+#[cfg(all(not(feature = "rustls"), feature = "native-tls"))]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    // native-tls wants the certificate and the PKCS#8 key apart: split the PEM sections.
+    let text = String::from_utf8_lossy(pem);
+    let key_at = text
+        .find("-----BEGIN PRIVATE KEY-----")
+        .unwrap_or(text.len());
+    let (cert, key) = text.split_at(key_at);
+    reqwest::Identity::from_pkcs8_pem(cert.as_bytes(), key.as_bytes())
+}
+
+/// `%XX` escapes decoded to bytes (a `%` not followed by two hex digits is kept as it is): for the
+/// `filename*` of a download's `Content-Disposition` and the user info of a proxy URL.
+pub(crate) fn percent_decode(value: &str) -> Vec<u8> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Ok(hex) = std::str::from_utf8(hex)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
