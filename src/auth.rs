@@ -103,7 +103,6 @@ impl Client {
         self.login_locked().await
     }
 
-
     /// Logs out (`POST /api/v4/users/logout`) and forgets the token and the user.
     pub async fn logout(&self) -> Result<()> {
         let result = self.users_logout().send().await;

@@ -23,9 +23,6 @@ use crate::options::{Options, OptionsBuilder};
 use crate::raw::{RawRequest, RawResponse};
 use crate::types;
 
-const INSIDE_RUNTIME: &str =
-    "the blocking client was called from inside an async runtime: use the async Client there";
-
 /// The private runtime the blocking client runs its requests on.
 #[derive(Debug)]
 pub struct Runner {
@@ -48,9 +45,7 @@ impl Runner {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                Error::Config(format!("cannot start the blocking client's runtime: {e}"))
-            })?;
+            .map_err(Error::RuntimeStart)?;
         Ok(Runner { rt: Some(rt) })
     }
 
@@ -89,8 +84,11 @@ impl Runner {
     where
         F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
     {
-        self.run(f)
-            .unwrap_or_else(|| Err(progenitor_client::Error::Custom(INSIDE_RUNTIME.into())))
+        self.run(f).unwrap_or_else(|| {
+            Err(progenitor_client::Error::Custom(
+                crate::error::INSIDE_RUNTIME.into(),
+            ))
+        })
     }
 
     /// Runs a hand-written operation's future to completion.
@@ -98,8 +96,27 @@ impl Runner {
     where
         F: Future<Output = Result<T>>,
     {
-        self.run(f)
-            .unwrap_or_else(|| Err(Error::InvalidRequest(INSIDE_RUNTIME.into())))
+        self.run(f).unwrap_or(Err(Error::InsideRuntime))
+    }
+}
+
+/// Builds a blocking [`Client`]: the typed [`OptionsBuilder`] whose `build()` gives a blocking
+/// client.
+///
+/// ```no_run
+/// # fn main() -> Result<(), matterapi::Error> {
+/// let client: matterapi::blocking::Client =
+///     matterapi::blocking::Client::builder("https://chat.example.com")
+///         .token("a token")
+///         .build()?;
+/// # Ok(()) }
+/// ```
+pub type ClientBuilder = OptionsBuilder<Client>;
+
+impl OptionsBuilder<Client> {
+    /// Builds the blocking client.
+    pub fn build(self) -> Result<Client> {
+        Client::from_options(self.options()?)
     }
 }
 
@@ -127,12 +144,13 @@ impl Client {
 
     /// A blocking client for the server at `url` authenticating with `token`.
     pub fn with_token(url: impl Into<String>, token: impl Into<String>) -> Result<Client> {
-        Client::from_options(Options::builder(url).token(token).options()?)
+        Client::builder(url).token(token).build()
     }
 
-    /// Options for a blocking client; finish with [`Client::from_options`] (`builder.options()?`).
-    pub fn builder(url: impl Into<String>) -> OptionsBuilder {
-        Options::builder(url)
+    /// Starts building a blocking client for the server at `url`: the same setters as
+    /// [`crate::Client::builder`], and `build()` gives a blocking [`Client`].
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        OptionsBuilder::new(Options::new(url))
     }
 
     /// The async client underneath (sharing token and connection pool).
@@ -263,20 +281,16 @@ impl Client {
     /// as the options' `ws_concurrent` says; handler errors are logged and counted; with `relogin`
     /// a revoked session is renewed. Blocks the calling thread; from inside an async runtime it
     /// returns an error instead.
-    pub fn start_ws_sync<H, E>(
-        &self,
-        handler: H,
-        relogin: bool,
-    ) -> std::result::Result<crate::ws::WsStats, crate::ws::WsError>
+    pub fn start_ws_sync<H, E>(&self, handler: H, relogin: bool) -> Result<crate::ws::WsStats>
     where
         H: Fn(crate::ws::Event) -> std::result::Result<(), E> + Send + Sync + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         match &self.rt.rt {
             Some(rt) if !Runner::inside_runtime() => {
-                rt.block_on(self.inner.start_ws_fn(handler, relogin))
+                Ok(rt.block_on(self.inner.start_ws_fn(handler, relogin))?)
             }
-            _ => Err(crate::ws::WsError::Config(INSIDE_RUNTIME.into())),
+            _ => Err(Error::InsideRuntime),
         }
     }
 }

@@ -181,7 +181,7 @@ impl Client {
     }
 }
 
-impl OptionsBuilder {
+impl OptionsBuilder<Client> {
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         Client::from_options(self.options()?)

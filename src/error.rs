@@ -53,10 +53,7 @@ pub enum Error {
         body: Bytes,
     },
     /// A success reply whose body did not decode into the expected type. The body is kept.
-    #[error(
-        "cannot decode the server's reply: {source}; body: {}",
-        body_preview(body)
-    )]
+    #[error("cannot decode the server's reply; body: {}", body_preview(body))]
     Decode {
         /// The body, untouched.
         body: Bytes,
@@ -65,7 +62,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The request never got an answer: connection, TLS, timeout.
-    #[error("request failed: {0}")]
+    #[error("request failed")]
     Transport(#[source] reqwest::Error),
     /// The reply's body was longer than the options' `max_body_size`, so it was not read to its
     /// end (it would have been held in memory). Downloads ([`crate::files::Download`]) stream and
@@ -131,7 +128,19 @@ pub enum Error {
          callback that yields a fresh code (`Auth::login_mfa_callback`)"
     )]
     MfaCodeUsed,
+    /// A blocking client's call was made from inside an async runtime, where blocking would stall
+    /// (or panic) that runtime: nothing was sent. Use the async client there.
+    #[error("{INSIDE_RUNTIME}")]
+    InsideRuntime,
+    /// The blocking client's private runtime could not be started.
+    #[error("cannot start the blocking client's runtime")]
+    RuntimeStart(#[source] std::io::Error),
 }
+
+/// The message of [`Error::InsideRuntime`] (it also travels through the generated operations'
+/// error type as `Custom`, and is turned back into [`Error::InsideRuntime`]).
+pub(crate) const INSIDE_RUNTIME: &str =
+    "the blocking client was called from inside an async runtime: use the async Client there";
 
 /// The error a reply's body stream ends with when it grows past `max_body_size` (turned into
 /// [`Error::BodyTooLarge`] by [`Error::transport`]).
@@ -313,7 +322,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => {
-                matches!(crate::retry::Outcome::of_error(e), crate::retry::Outcome::ConnectFailed)
+                matches!(
+                    crate::retry::Outcome::of_error(e),
+                    crate::retry::Outcome::ConnectFailed
+                )
             }
             Error::WebSocket(e) => matches!(**e, crate::ws::WsError::Connect { .. }),
             _ => self.status().is_some_and(crate::retry::retried_status),
@@ -393,9 +405,7 @@ pub(crate) struct BufferedBody(pub(crate) Bytes);
 
 /// The request id a reply's headers carry ([`REQUEST_ID_HEADER`]): the one place it is read.
 pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<&str> {
-    headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
+    headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok())
 }
 
 fn header_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
@@ -424,9 +434,8 @@ impl From<progenitor_client::Error<()>> for Error {
             P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
                 Error::transport(e)
             }
-            P::InvalidRequest(s) => {
-                invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s))
-            }
+            P::InvalidRequest(s) => invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s)),
+            P::Custom(s) if s == INSIDE_RUNTIME => Error::InsideRuntime,
             P::Custom(s) => Error::InvalidRequest(s),
         }
     }

@@ -819,10 +819,4 @@ mod tests {
             Some("plain.bin")
         );
     }
-
-    #[test]
-    fn percent_decoding_keeps_stray_percents() {
-        assert_eq!(percent_decode("100%"), b"100%");
-        assert_eq!(percent_decode("%zz%41"), b"%zzA");
-    }
 }

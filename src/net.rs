@@ -41,8 +41,7 @@ pub(crate) fn warn_unverified_tls(transport: &str) {
 }
 
 fn read(field: &str, path: &PathBuf) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
+    std::fs::read(path).map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
 }
 
 /// The CA certificates of `ca_cert`, parsed.
@@ -80,15 +79,14 @@ pub(crate) fn client_identity_pem(options: &Options) -> Result<Option<Vec<u8>>> 
 /// `verify` off it logs [`warn_unverified_tls`] (once: one HTTP client per [`crate::Client`]).
 pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
     install_crypto_provider();
-    let mut b =
-        reqwest::Client::builder()
-            .connect_timeout(options.timeout)
-            .timeout(options.timeout)
-            .pool_max_idle_per_host(options.max_connections)
-            // The API never redirects: a redirect reply comes back as its status (an error),
-            // and no credential or body follows it to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(user_agent(options));
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(options.timeout)
+        .timeout(options.timeout)
+        .pool_max_idle_per_host(options.max_connections)
+        // The API never redirects: a redirect reply comes back as its status (an error),
+        // and no credential or body follows it to another host.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent(options));
     if !options.verify {
         warn_unverified_tls("REST");
         b = b.tls_danger_accept_invalid_certs(true);
@@ -97,9 +95,8 @@ pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
         b = b.add_root_certificate(cert);
     }
     if let Some(pem) = client_identity_pem(options)? {
-        let identity = identity_from_pem(&pem).map_err(|e| {
-            config("client_cert", format!("not a PEM certificate and key: {e}"))
-        })?;
+        let identity = identity_from_pem(&pem)
+            .map_err(|e| config("client_cert", format!("not a PEM certificate and key: {e}")))?;
         b = b.identity(identity);
     }
     b = apply_proxies(options, b)?;
@@ -107,7 +104,10 @@ pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
-fn apply_proxies(options: &Options, mut b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+fn apply_proxies(
+    options: &Options,
+    mut b: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder> {
     let p = &options.proxies;
     let explicit = p.http.is_some() || p.https.is_some() || p.all.is_some();
     if !p.from_env && !explicit {
@@ -193,4 +193,15 @@ pub(crate) fn percent_decode(value: &str) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_stray_percents() {
+        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(percent_decode("%zz%41"), b"%zzA");
+    }
 }

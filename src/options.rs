@@ -340,7 +340,6 @@ fn field_error<E: std::fmt::Display>(
     }
 }
 
-
 impl Options {
     /// Options for the server at `url`, everything else at its default.
     pub fn new(url: impl Into<String>) -> Options {
@@ -352,9 +351,7 @@ impl Options {
 
     /// A typed builder for the server at `url`.
     pub fn builder(url: impl Into<String>) -> OptionsBuilder {
-        OptionsBuilder {
-            options: Options::new(url),
-        }
+        OptionsBuilder::new(Options::new(url))
     }
 
     /// Options from JSON text (unknown fields are errors).
@@ -549,10 +546,26 @@ impl Options {
     }
 }
 
-/// A typed builder of [`Options`].
-#[derive(Debug, Clone)]
-pub struct OptionsBuilder {
+/// A typed builder of [`Options`], ending in `options()` (the options, checked) or `build()` (a
+/// client of type `C`: the async [`crate::Client`] by default, the blocking one from
+/// `blocking::Client::builder`).
+pub struct OptionsBuilder<C = crate::Client> {
     options: Options,
+    client: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for OptionsBuilder<C> {
+    fn clone(&self) -> Self {
+        OptionsBuilder::new(self.options.clone())
+    }
+}
+
+impl<C> std::fmt::Debug for OptionsBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OptionsBuilder")
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 macro_rules! setter {
@@ -565,7 +578,15 @@ macro_rules! setter {
     };
 }
 
-impl OptionsBuilder {
+impl<C> OptionsBuilder<C> {
+    /// A builder starting from `options`.
+    pub fn new(options: Options) -> Self {
+        OptionsBuilder {
+            options,
+            client: std::marker::PhantomData,
+        }
+    }
+
     /// Authenticate with a token.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.options.auth = Some(Auth::token(token));
@@ -667,7 +688,7 @@ impl OptionsBuilder {
         ws_max_in_flight: usize);
     setter!(/// First wait before a websocket reconnect.
         ws_reconnect_wait_time: Duration);
-    setter!(/// Skip decoding replies client-wide: `call()` returns [`crate::raw::Reply::Raw`].
+    setter!(/// Skip decoding replies client-wide: `call()` returns the untouched reply (`Reply::Raw`).
         skip_response_parsing: bool);
     setter!(/// When requests are retried ([`RetryPolicy::off`] for never).
         retry: RetryPolicy);

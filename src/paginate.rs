@@ -91,33 +91,159 @@ where
     E: Into<Error>,
 {
     Paginate {
-        fetch,
-        per_page: MAX_PER_PAGE,
-        next_page: 0,
-        max_pages: None,
-        page_limit: DEFAULT_PAGE_LIMIT,
-        fetched: 0,
-        previous: None,
-        buffered: VecDeque::new(),
-        in_flight: None,
-        done: false,
+        pages: Pages {
+            fetch,
+            per_page: MAX_PER_PAGE,
+            next_page: 0,
+            page_limit: DEFAULT_PAGE_LIMIT,
+            previous: None,
+        },
+        core: Core::new(),
+    }
+}
+
+/// The state machine both walks share ([`Paginate`] and [`ChannelPosts`]): the items of the last
+/// page not yet given out, the request in flight, the pages fetched and the end. What a page's
+/// request is and what its reply means is the [`Walker`]'s.
+struct Core<T, P> {
+    max_pages: Option<u32>,
+    fetched: u32,
+    buffered: VecDeque<T>,
+    in_flight: Option<P>,
+    done: bool,
+}
+
+/// One kind of walk: how the next page is asked for and what its reply gives.
+trait Walker<T> {
+    /// A page's request in flight.
+    type Request: Future + Unpin;
+    /// The next page's request after `fetched` pages, or the end of the walk: `Err(Some(e))` ends
+    /// it with `e` as its last item, `Err(None)` quietly.
+    fn start(&mut self, fetched: u32) -> std::result::Result<Self::Request, Option<Error>>;
+    /// A page's reply: its items to give out and whether another page follows, or the error that
+    /// ends the walk.
+    fn take(&mut self, reply: <Self::Request as Future>::Output) -> Result<(Vec<T>, bool)>;
+}
+
+impl<T, P> Core<T, P> {
+    fn new() -> Self {
+        Core {
+            max_pages: None,
+            fetched: 0,
+            buffered: VecDeque::new(),
+            in_flight: None,
+            done: false,
+        }
+    }
+
+    fn poll_next<W>(&mut self, walker: &mut W, cx: &mut Context<'_>) -> Poll<Option<Result<T>>>
+    where
+        W: Walker<T, Request = P>,
+        P: Future + Unpin,
+    {
+        loop {
+            if let Some(item) = self.buffered.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let request = match &mut self.in_flight {
+                Some(request) => request,
+                None => {
+                    if self.max_pages.is_some_and(|max| self.fetched >= max) {
+                        self.done = true;
+                        continue;
+                    }
+                    match walker.start(self.fetched) {
+                        Ok(request) => self.in_flight.insert(request),
+                        Err(end) => {
+                            self.done = true;
+                            match end {
+                                Some(e) => return Poll::Ready(Some(Err(e))),
+                                None => continue,
+                            }
+                        }
+                    }
+                }
+            };
+            let reply = match Pin::new(request).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(reply) => reply,
+            };
+            self.in_flight = None;
+            self.fetched = self.fetched.saturating_add(1);
+            match walker.take(reply) {
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok((items, more)) => {
+                    self.done = !more;
+                    self.buffered.extend(items);
+                }
+            }
+        }
+    }
+}
+
+/// The `page`/`per_page` walker of [`Paginate`].
+struct Pages<F, T> {
+    fetch: F,
+    per_page: u32,
+    next_page: u32,
+    page_limit: u32,
+    /// The last full page's items, to see the next one repeat it.
+    previous: Option<Vec<T>>,
+}
+
+impl<F, Fut, T, R, E> Walker<T> for Pages<F, T>
+where
+    F: FnMut(u32, u32) -> Fut,
+    Fut: Future<Output = std::result::Result<R, E>>,
+    R: PageItems<Item = T>,
+    E: Into<Error>,
+    T: PartialEq + Clone,
+{
+    type Request = Pin<Box<Fut>>;
+
+    fn start(&mut self, fetched: u32) -> std::result::Result<Self::Request, Option<Error>> {
+        if fetched >= self.page_limit {
+            return Err(Some(Error::PageLimitReached {
+                limit: self.page_limit,
+            }));
+        }
+        Ok(Box::pin((self.fetch)(self.next_page, self.per_page)))
+    }
+
+    fn take(&mut self, reply: std::result::Result<R, E>) -> Result<(Vec<T>, bool)> {
+        let items = reply.map_err(Into::into)?.into_items();
+        if !items.is_empty() && self.previous.as_ref() == Some(&items) {
+            self.previous = None;
+            return Err(Error::PageRepeated {
+                page: self.next_page,
+            });
+        }
+        let more = match self.next_page.checked_add(1) {
+            Some(next) if items.len() >= self.per_page as usize => {
+                self.next_page = next;
+                self.previous = Some(items.clone());
+                true
+            }
+            _ => {
+                self.previous = None;
+                false
+            }
+        };
+        Ok((items, more))
     }
 }
 
 /// The stream [`paginate`] makes.
 #[must_use = "a stream does nothing until polled"]
 pub struct Paginate<F, Fut, T> {
-    fetch: F,
-    per_page: u32,
-    next_page: u32,
-    max_pages: Option<u32>,
-    page_limit: u32,
-    fetched: u32,
-    /// The last full page's items, to see the next one repeat it.
-    previous: Option<Vec<T>>,
-    buffered: VecDeque<T>,
-    in_flight: Option<Pin<Box<Fut>>>,
-    done: bool,
+    pages: Pages<F, T>,
+    core: Core<T, Pin<Box<Fut>>>,
 }
 
 // The future is boxed and the items are never pinned: only the closure must be `Unpin`.
@@ -126,13 +252,13 @@ impl<F: Unpin, Fut, T> Unpin for Paginate<F, Fut, T> {}
 impl<F, Fut, T> std::fmt::Debug for Paginate<F, Fut, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Paginate")
-            .field("per_page", &self.per_page)
-            .field("next_page", &self.next_page)
-            .field("max_pages", &self.max_pages)
-            .field("page_limit", &self.page_limit)
-            .field("fetched", &self.fetched)
-            .field("buffered", &self.buffered.len())
-            .field("done", &self.done)
+            .field("per_page", &self.pages.per_page)
+            .field("next_page", &self.pages.next_page)
+            .field("max_pages", &self.core.max_pages)
+            .field("page_limit", &self.pages.page_limit)
+            .field("fetched", &self.core.fetched)
+            .field("buffered", &self.core.buffered.len())
+            .field("done", &self.core.done)
             .finish_non_exhaustive()
     }
 }
@@ -141,33 +267,33 @@ impl<F, Fut, T> Paginate<F, Fut, T> {
     /// Items per page, 1 to [`MAX_PER_PAGE`] (values outside are brought inside: a larger one
     /// would be capped by the server, and its full pages taken for the last).
     pub fn per_page(mut self, per_page: u32) -> Self {
-        self.per_page = per_page.clamp(1, MAX_PER_PAGE);
+        self.pages.per_page = per_page.clamp(1, MAX_PER_PAGE);
         self
     }
 
     /// Starts at page `page` instead of 0.
     pub fn start_page(mut self, page: u32) -> Self {
-        self.next_page = page;
+        self.pages.next_page = page;
         self
     }
 
     /// Fetches at most `pages` pages, then ends (without an error): a walk of the first pages. To
     /// bound a walk meant to be complete, see [`Paginate::page_limit`].
     pub fn max_pages(mut self, pages: u32) -> Self {
-        self.max_pages = Some(pages);
+        self.core.max_pages = Some(pages);
         self
     }
 
     /// Pages fetched so far.
     pub fn pages_fetched(&self) -> u32 {
-        self.fetched
+        self.core.fetched
     }
 
     /// The most pages the walk fetches (default [`DEFAULT_PAGE_LIMIT`]): when that many were
     /// fetched and the last was full, the walk ends with [`Error::PageLimitReached`] instead of
     /// asking for more. At least 1.
     pub fn page_limit(mut self, pages: u32) -> Self {
-        self.page_limit = pages.max(1);
+        self.pages.page_limit = pages.max(1);
         self
     }
 }
@@ -207,64 +333,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
         let this = self.get_mut();
-        loop {
-            if let Some(item) = this.buffered.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
-            }
-            if this.done {
-                return Poll::Ready(None);
-            }
-            let fut = match &mut this.in_flight {
-                Some(fut) => fut,
-                None => {
-                    if this.max_pages.is_some_and(|max| this.fetched >= max) {
-                        this.done = true;
-                        continue;
-                    }
-                    if this.fetched >= this.page_limit {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(Error::PageLimitReached {
-                            limit: this.page_limit,
-                        })));
-                    }
-                    this.in_flight
-                        .insert(Box::pin((this.fetch)(this.next_page, this.per_page)))
-                }
-            };
-            let result = match fut.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(result) => result,
-            };
-            this.in_flight = None;
-            this.fetched = this.fetched.saturating_add(1);
-            match result {
-                Err(e) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(e.into())));
-                }
-                Ok(page) => {
-                    let items = page.into_items();
-                    if !items.is_empty() && this.previous.as_ref() == Some(&items) {
-                        this.done = true;
-                        this.previous = None;
-                        return Poll::Ready(Some(Err(Error::PageRepeated {
-                            page: this.next_page,
-                        })));
-                    }
-                    match this.next_page.checked_add(1) {
-                        Some(next) if items.len() >= this.per_page as usize => {
-                            this.next_page = next;
-                            this.previous = Some(items.clone());
-                        }
-                        _ => {
-                            this.done = true;
-                            this.previous = None;
-                        }
-                    }
-                    this.buffered.extend(items);
-                }
-            }
-        }
+        this.core.poll_next(&mut this.pages, cx)
     }
 }
 
@@ -273,15 +342,15 @@ pub use posts::{ChannelPosts, PostCursor};
 
 #[cfg(feature = "posts")]
 mod posts {
-    use std::collections::{HashSet, VecDeque};
+    use std::collections::HashSet;
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
     use futures_core::Stream;
 
-    use super::MAX_PER_PAGE;
-    use crate::error::Result;
+    use super::{Core, MAX_PER_PAGE, Walker};
+    use crate::error::{Error, Result};
     use crate::generated::Client;
     use crate::types::{Post, PostList};
 
@@ -320,30 +389,31 @@ mod posts {
     /// The stream [`Client::channel_posts`] makes.
     #[must_use = "a stream does nothing until polled"]
     pub struct ChannelPosts<'a> {
+        posts: Posts<'a>,
+        core: Core<Post, PageFuture<'a>>,
+    }
+
+    /// The post-cursor walker of [`ChannelPosts`].
+    struct Posts<'a> {
         client: &'a Client,
         channel_id: String,
         walk: Walk,
         per_page: u32,
-        max_pages: Option<u32>,
-        fetched: u32,
         /// Posts given already whose time is that of the last page's edge: the next page starts
         /// at that time again (posts made in the same millisecond are not lost) and skips these.
         edge: HashSet<String>,
-        buffered: VecDeque<Post>,
-        in_flight: Option<PageFuture<'a>>,
-        done: bool,
     }
 
     impl std::fmt::Debug for ChannelPosts<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_struct("ChannelPosts")
-                .field("channel_id", &self.channel_id)
-                .field("walk", &self.walk)
-                .field("per_page", &self.per_page)
-                .field("max_pages", &self.max_pages)
-                .field("fetched", &self.fetched)
-                .field("buffered", &self.buffered.len())
-                .field("done", &self.done)
+                .field("channel_id", &self.posts.channel_id)
+                .field("walk", &self.posts.walk)
+                .field("per_page", &self.posts.per_page)
+                .field("max_pages", &self.core.max_pages)
+                .field("fetched", &self.core.fetched)
+                .field("buffered", &self.core.buffered.len())
+                .field("done", &self.core.done)
                 .finish_non_exhaustive()
         }
     }
@@ -369,16 +439,14 @@ mod posts {
                 PostCursor::Since(t) => Walk::Since(t),
             };
             ChannelPosts {
-                client: self,
-                channel_id: channel_id.into(),
-                walk,
-                per_page: MAX_PER_PAGE,
-                max_pages: None,
-                fetched: 0,
-                edge: HashSet::new(),
-                buffered: VecDeque::new(),
-                in_flight: None,
-                done: false,
+                posts: Posts {
+                    client: self,
+                    channel_id: channel_id.into(),
+                    walk,
+                    per_page: MAX_PER_PAGE,
+                    edge: HashSet::new(),
+                },
+                core: Core::new(),
             }
         }
     }
@@ -386,19 +454,19 @@ mod posts {
     impl<'a> ChannelPosts<'a> {
         /// Posts per request, 1 to [`MAX_PER_PAGE`] (ignored by `since`, which has no pages).
         pub fn per_page(mut self, per_page: u32) -> Self {
-            self.per_page = per_page.clamp(1, MAX_PER_PAGE);
+            self.posts.per_page = per_page.clamp(1, MAX_PER_PAGE);
             self
         }
 
         /// Makes at most `pages` requests, then ends (without an error).
         pub fn max_pages(mut self, pages: u32) -> Self {
-            self.max_pages = Some(pages);
+            self.core.max_pages = Some(pages);
             self
         }
 
         /// Requests made so far.
         pub fn pages_fetched(&self) -> u32 {
-            self.fetched
+            self.core.fetched
         }
 
         /// The next post, `None` at the end.
@@ -414,7 +482,9 @@ mod posts {
             }
             Ok(all)
         }
+    }
 
+    impl<'a> Posts<'a> {
         fn request(&self) -> PageFuture<'a> {
             let b = self
                 .client
@@ -431,7 +501,7 @@ mod posts {
 
         /// Takes a page's new posts into the buffer, in walk order, and moves the cursor on (or
         /// ends the walk).
-        fn take(&mut self, list: PostList) {
+        fn take_list(&mut self, list: PostList) -> (Vec<Post>, bool) {
             let PostList {
                 order,
                 mut posts,
@@ -502,11 +572,26 @@ mod posts {
                 // Nothing new: the page would repeat itself.
                 _ => None,
             };
-            match cursor {
-                Some(walk) if more => self.walk = walk,
-                _ => self.done = true,
-            }
-            self.buffered.extend(fresh);
+            let more = match cursor {
+                Some(walk) if more => {
+                    self.walk = walk;
+                    true
+                }
+                _ => false,
+            };
+            (fresh, more)
+        }
+    }
+
+    impl<'a> Walker<Post> for Posts<'a> {
+        type Request = PageFuture<'a>;
+
+        fn start(&mut self, _fetched: u32) -> std::result::Result<PageFuture<'a>, Option<Error>> {
+            Ok(self.request())
+        }
+
+        fn take(&mut self, reply: Result<PostList>) -> Result<(Vec<Post>, bool)> {
+            Ok(self.take_list(reply?))
         }
     }
 
@@ -515,38 +600,7 @@ mod posts {
 
         fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Post>>> {
             let this = self.get_mut();
-            loop {
-                if let Some(post) = this.buffered.pop_front() {
-                    return Poll::Ready(Some(Ok(post)));
-                }
-                if this.done {
-                    return Poll::Ready(None);
-                }
-                let fut = match &mut this.in_flight {
-                    Some(fut) => fut,
-                    None => {
-                        if this.max_pages.is_some_and(|max| this.fetched >= max) {
-                            this.done = true;
-                            continue;
-                        }
-                        let fut = this.request();
-                        this.in_flight.insert(fut)
-                    }
-                };
-                let result = match fut.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(result) => result,
-                };
-                this.in_flight = None;
-                this.fetched = this.fetched.saturating_add(1);
-                match result {
-                    Err(e) => {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    Ok(list) => this.take(list),
-                }
-            }
+            this.core.poll_next(&mut this.posts, cx)
         }
     }
 }

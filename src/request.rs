@@ -22,7 +22,6 @@ use crate::generated::Client;
 use crate::options::Auth;
 use crate::retry::{Attempt, Outcome};
 
-
 /// `resp` with its body limited to `limit` bytes: reading past the limit fails with
 /// [`BodyLimitExceeded`], and a `Content-Length` above it fails at the first read, before anything is
 /// read. A reply that declares a length within the limit is handed on untouched (the connection
@@ -122,8 +121,8 @@ pub(crate) async fn send_once(
 ) -> reqwest::Result<reqwest::Response> {
     let inner = client.inner();
     let debug = inner.options.debug;
-    let seen = tracing_on(debug)
-        .then(|| (request.method().clone(), request.url().path().to_owned()));
+    let seen =
+        tracing_on(debug).then(|| (request.method().clone(), request.url().path().to_owned()));
     let _slot = inner.slot().await;
     let started = Instant::now();
     let result = client.client().execute(request).await;
