@@ -99,3 +99,35 @@ async fn inside_an_async_runtime_it_answers_an_error_not_a_panic() {
     );
     assert!(client.raw(Method::GET, "/x").send().is_err());
 }
+
+#[test]
+fn the_blocking_builder_builds_a_blocking_client() {
+    let (_rt, server) = server(vec![
+        Mock::given(method("GET"))
+            .and(path("/api/v4/users/me"))
+            .and(header("authorization", "Bearer t"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"}))),
+    ]);
+    // The type says it: `build()` of `blocking::Client::builder` is a blocking client.
+    let client: blocking::Client = blocking::Client::builder(server.uri())
+        .token("t")
+        .build()
+        .unwrap();
+    let me = client.get_user().user_id("me").send().unwrap();
+    assert_eq!(me.id.as_deref(), Some("u1"));
+}
+
+#[tokio::test]
+async fn every_call_inside_a_runtime_is_the_one_inside_runtime_error() {
+    let client =
+        std::thread::spawn(|| blocking::Client::with_token("http://127.0.0.1:9", "t").unwrap())
+            .join()
+            .unwrap();
+    let typed = Error::from(client.get_user().user_id("me").send().unwrap_err());
+    assert!(matches!(typed, Error::InsideRuntime), "{typed:?}");
+    let login = client.login().unwrap_err();
+    assert!(matches!(login, Error::InsideRuntime), "{login:?}");
+    let raw = client.raw(Method::GET, "/x").send().unwrap_err();
+    assert!(matches!(raw, Error::InsideRuntime), "{raw:?}");
+    drop(tokio::task::spawn_blocking(move || drop(client)));
+}

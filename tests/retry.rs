@@ -695,3 +695,31 @@ fn emfile_child() {
         assert_eq!(stats.retries, 0, "EMFILE is not retried");
     });
 }
+
+/// `Error::is_retryable` follows the policy's rule: a timed-out request (which the server may have
+/// processed) is not retried by the policy, so it is not called retryable either; a refused
+/// connection is both.
+#[tokio::test]
+async fn is_retryable_agrees_with_what_the_policy_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(me().set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let slow = Client::builder(server.uri())
+        .token("t")
+        .retry(fast())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let err = get_me(&slow).await.expect_err("timeout");
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(!err.is_retryable(), "a timeout is not retried: {err:?}");
+    assert_eq!(slow.retry_stats().retries, 0);
+
+    // Port 9 on loopback: nothing listens, the connection is refused.
+    let refused = client("http://127.0.0.1:9", RetryPolicy::off());
+    let err = get_me(&refused).await.expect_err("refused");
+    assert!(err.is_retryable(), "a refused connection is retried: {err:?}");
+}
