@@ -721,5 +721,8 @@ async fn is_retryable_agrees_with_what_the_policy_retries() {
     // Port 9 on loopback: nothing listens, the connection is refused.
     let refused = client("http://127.0.0.1:9", RetryPolicy::off());
     let err = get_me(&refused).await.expect_err("refused");
-    assert!(err.is_retryable(), "a refused connection is retried: {err:?}");
+    assert!(
+        err.is_retryable(),
+        "a refused connection is retried: {err:?}"
+    );
 }
