@@ -145,11 +145,16 @@ impl std::fmt::Debug for Auth {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Proxies {
-    /// Proxy for `http://` URLs.
+    /// Proxy for `http://` URLs (key `http`, or `http://` as the Python library's proxies dict
+    /// writes it).
+    #[serde(alias = "http://")]
     pub http: Option<String>,
-    /// Proxy for `https://` URLs.
+    /// Proxy for `https://` URLs (key `https` or `https://`).
+    #[serde(alias = "https://")]
     pub https: Option<String>,
-    /// Proxy for every URL (used when `http`/`https` is not set for the scheme).
+    /// Proxy for every URL, used when `http`/`https` is not set for the scheme (key `all` or
+    /// `all://`).
+    #[serde(alias = "all://")]
     pub all: Option<String>,
     /// Hosts that bypass the proxies (`NO_PROXY` syntax).
     pub no_proxy: Option<String>,
@@ -192,6 +197,8 @@ pub struct Options {
     /// The server, e.g. `https://chat.example.com`, possibly with a sub-path behind a reverse proxy.
     pub url: String,
     /// The websocket URL; derived from `url` when unset (http -> ws, https -> wss, same sub-path).
+    /// A URL without a path (`ws://chat.example.com:8065`, the websocket base URL as the Python
+    /// library takes it) gets `basepath` and `/websocket` added; a URL with a path is used as it is.
     pub ws_url: Option<String>,
     /// The API's path under `url` (default `/api/v4`).
     pub basepath: String,
@@ -354,20 +361,51 @@ impl Options {
         OptionsBuilder::new(Options::new(url))
     }
 
-    /// Options from JSON text (unknown fields are errors).
+    /// Options from JSON text (unknown fields are errors). The Python library's option document
+    /// is accepted as it is written: see [`Options::from_value`].
     pub fn from_json(text: &str) -> Result<Options> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let o: Options = serde_path_to_error::deserialize(de).map_err(|e| field_error(&e, None))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let e = e.to_string();
+            Error::Config(format!(
+                "invalid JSON: {}",
+                e.split(" at line ").next().unwrap_or(&e)
+            ))
+        })?;
+        Options::from_value(value)
+    }
+
+    /// Options from a JSON value (unknown fields are errors), as [`Options::from_json`] reads
+    /// them. Besides this crate's own keys it takes the Python library's document as written:
+    /// `httpx_client_options: {timeout, verify, cert, proxies, trust_env}` nested (`verify` a bool
+    /// or the path of a CA bundle; `cert` a path or `[cert, key]`; `proxies` a URL or a dict keyed
+    /// `http://`, `https://`, `all://`). What that library passes on to its HTTP client and this
+    /// crate cannot do is refused by name: `httpx_client_options.auth` (HTTP authentication of
+    /// the HTTP client: use `auth`), a `cert` with a key password, per-host proxy keys
+    /// (`all://example.com`: use `no_proxy`), and any other HTTP client option.
+    pub fn from_value(value: serde_json::Value) -> Result<Options> {
+        let value = seed::flatten(value)?;
+        let o: Options =
+            serde_path_to_error::deserialize(value).map_err(|e| field_error(&e, None))?;
         o.validated()
+    }
+
+    /// Options from a map of option names to JSON values (e.g. built in code or read by another
+    /// format), as [`Options::from_value`] reads them.
+    pub fn from_map<I, K>(entries: I) -> Result<Options>
+    where
+        I: IntoIterator<Item = (K, serde_json::Value)>,
+        K: Into<String>,
+    {
+        let map: serde_json::Map<String, serde_json::Value> =
+            entries.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        Options::from_value(serde_json::Value::Object(map))
     }
 
     /// Options from TOML text (unknown fields are errors).
     pub fn from_toml(text: &str) -> Result<Options> {
         let value: serde_json::Value =
             toml::from_str(text).map_err(|e| Error::Config(format!("invalid TOML: {e}")))?;
-        let o: Options =
-            serde_path_to_error::deserialize(value).map_err(|e| field_error(&e, None))?;
-        o.validated()
+        Options::from_value(value)
     }
 
     /// Options from an environment-style map: keys with `prefix` (e.g. `MATTERAPI_`) in upper snake
@@ -527,10 +565,16 @@ impl Options {
     /// The websocket URL: `ws_url`, or `url` with http -> ws, https -> wss and the same sub-path,
     /// followed by `basepath` and `/websocket`.
     pub fn websocket_url(&self) -> String {
-        if let Some(ws) = &self.ws_url {
-            return ws.clone();
-        }
         let path = format!("{}/websocket", self.basepath.trim_end_matches('/'));
+        if let Some(ws) = &self.ws_url {
+            return match reqwest::Url::parse(ws) {
+                Ok(mut u) if u.path().is_empty() || u.path() == "/" => {
+                    u.set_path(&path);
+                    u.to_string()
+                }
+                _ => ws.clone(),
+            };
+        }
         match reqwest::Url::parse(self.url.trim()) {
             Ok(mut u) => {
                 let scheme = if u.scheme() == "https" { "wss" } else { "ws" };
@@ -896,5 +940,167 @@ mod de {
             (s, 1.0)
         };
         num.trim().parse::<f64>().ok().map(|n| n * scale)
+    }
+}
+
+/// The Python library's option document, turned into this crate's keys.
+mod seed {
+    use serde_json::{Map, Value};
+
+    use crate::error::{Error, Result, config};
+
+    const NESTED: &str = "httpx_client_options";
+
+    /// `value` with `httpx_client_options` moved to the top-level keys it stands for.
+    pub(super) fn flatten(value: Value) -> Result<Value> {
+        let Value::Object(mut top) = value else {
+            return Err(Error::Config("the options must be an object".into()));
+        };
+        let Some(nested) = top.remove(NESTED) else {
+            return Ok(Value::Object(top));
+        };
+        let nested = match nested {
+            Value::Object(m) => m,
+            Value::Null => return Ok(Value::Object(top)),
+            _ => return Err(config(NESTED, "must be an object")),
+        };
+        for (key, v) in nested {
+            let field = format!("{NESTED}.{key}");
+            match key.as_str() {
+                "timeout" => match v {
+                    Value::Null => {}
+                    Value::Number(_) | Value::String(_) => set(&mut top, &field, "timeout", v)?,
+                    _ => {
+                        return Err(config(
+                            &field,
+                            "must be seconds as a number (per-phase timeouts are not supported)",
+                        ));
+                    }
+                },
+                "verify" => match v {
+                    Value::Bool(_) => set(&mut top, &field, "verify", v)?,
+                    // httpx: a path is the CA bundle to verify with.
+                    Value::String(_) => set(&mut top, &field, "ca_cert", v)?,
+                    Value::Null => {}
+                    _ => return Err(config(&field, "must be true, false or a CA bundle's path")),
+                },
+                "cert" => match v {
+                    Value::Null => {}
+                    Value::String(_) => set(&mut top, &field, "client_cert", v)?,
+                    Value::Array(parts) => match <[Value; 2]>::try_from(parts) {
+                        Ok([cert, key]) => {
+                            set(&mut top, &field, "client_cert", cert)?;
+                            set(&mut top, &field, "client_key", key)?;
+                        }
+                        Err(_) => {
+                            return Err(config(
+                                &field,
+                                "give `[cert, key]`: a key password is not supported (decrypt \
+                                 the key first)",
+                            ));
+                        }
+                    },
+                    _ => return Err(config(&field, "must be a path or `[cert, key]`")),
+                },
+                "proxies" => proxies(&mut top, &field, v)?,
+                "trust_env" => {
+                    let proxies = object(&mut top, "proxies")?;
+                    proxies.insert("from_env".into(), v);
+                }
+                "auth" if v.is_null() => {}
+                "auth" => {
+                    return Err(config(
+                        &field,
+                        "HTTP authentication of the HTTP client is not supported; Mattermost \
+                         authentication is `auth` (`{token}` or `{login_id, password}`)",
+                    ));
+                }
+                other => {
+                    return Err(config(
+                        &field,
+                        format!(
+                            "`{other}` is not supported (supported: timeout, verify, cert, \
+                             proxies, trust_env)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Value::Object(top))
+    }
+
+    /// Sets top-level `key` from `field`; refuses a value given both ways differently.
+    fn set(top: &mut Map<String, Value>, field: &str, key: &str, v: Value) -> Result<()> {
+        match top.get(key) {
+            Some(old) if *old != v => Err(config(
+                field,
+                format!("conflicts with the top-level `{key}`"),
+            )),
+            _ => {
+                top.insert(key.to_owned(), v);
+                Ok(())
+            }
+        }
+    }
+
+    fn object<'m>(
+        top: &'m mut Map<String, Value>,
+        key: &str,
+    ) -> Result<&'m mut Map<String, Value>> {
+        let entry = top
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        match entry {
+            Value::Object(m) => Ok(m),
+            _ => Err(config(key, "must be an object")),
+        }
+    }
+
+    /// httpx's `proxies`: one URL for everything, or a dict keyed by URL pattern.
+    fn proxies(top: &mut Map<String, Value>, field: &str, v: Value) -> Result<()> {
+        let entries = match v {
+            Value::Null => return Ok(()),
+            Value::String(_) => vec![("all".to_owned(), v)],
+            Value::Object(m) => {
+                let mut out = Vec::new();
+                for (pattern, url) in m {
+                    let key = match pattern.as_str() {
+                        "http://" | "http" => "http",
+                        "https://" | "https" => "https",
+                        "all://" | "all" => "all",
+                        other => {
+                            return Err(config(
+                                field,
+                                format!(
+                                    "the proxy pattern `{other}` is not supported (keys: \
+                                     `http://`, `https://`, `all://`; exclude hosts with \
+                                     `proxies.no_proxy`)"
+                                ),
+                            ));
+                        }
+                    };
+                    if !url.is_null() {
+                        out.push((key.to_owned(), url));
+                    }
+                }
+                out
+            }
+            _ => return Err(config(field, "must be a URL or a dict of URLs")),
+        };
+        let proxies = object(top, "proxies")?;
+        for (key, url) in entries {
+            match proxies.get(&key) {
+                Some(old) if *old != url => {
+                    return Err(config(
+                        field,
+                        format!("conflicts with the top-level `proxies.{key}`"),
+                    ));
+                }
+                _ => {
+                    proxies.insert(key, url);
+                }
+            }
+        }
+        Ok(())
     }
 }
