@@ -3,6 +3,7 @@
 //! and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
 //! `src/generated.rs`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
@@ -27,6 +28,14 @@ const ALWAYS_SCHEMAS: [&str; 13] = [
     "Emoji",
 ];
 
+/// `openapi/features.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Features {
+    /// Each area feature with the operation tags it brings in.
+    areas: BTreeMap<String, Vec<String>>,
+}
+
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed={FEATURES}");
@@ -48,11 +57,19 @@ fn read(path: &str) -> Result<String, Box<dyn std::error::Error>> {
     })
 }
 
+/// Whether the crate is built with `feature` (cargo's `CARGO_FEATURE_*` variable).
+fn feature(feature: &str) -> bool {
+    let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    std::env::var_os(var).is_some()
+}
+
 fn generate() -> Result<(), Box<dyn std::error::Error>> {
     let text = read(SPEC)?;
     let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{SPEC} is not valid JSON: {e}"))?;
-    select_areas(&mut value, &read(FEATURES)?).map_err(|e| format!("{FEATURES}: {e}"))?;
+    let features: Features = toml::from_str(&read(FEATURES)?)
+        .map_err(|e| format!("{FEATURES} is not a valid area map: {e}"))?;
+    select_areas(&mut value, &features).map_err(|e| format!("{FEATURES}: {e}"))?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(value)?;
 
     let mut settings = progenitor::GenerationSettings::new();
@@ -76,7 +93,7 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out_dir.join("sweep.rs"), sweep(&spec))?;
     std::fs::write(out_dir.join("raw_sends.rs"), raw_sends(&file))?;
     // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
-    let blocking = if std::env::var_os("CARGO_FEATURE_BLOCKING").is_some() {
+    let blocking = if feature("blocking") {
         prettyplease::unparse(&syn::parse2(blocking_twins(&file))?)
     } else {
         String::new()
@@ -158,30 +175,24 @@ fn check_path_params(
 /// component schemas nothing kept refers to.
 fn select_areas(
     spec: &mut serde_json::Value,
-    features: &str,
+    features: &Features,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use serde_json::Value;
-    use std::collections::{BTreeMap, BTreeSet};
-    // `[areas]` of features.toml: `name = ["tag", ...]`, one line per area.
-    let mut area_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut enabled = BTreeSet::new();
-    for line in features.lines().map(str::trim) {
-        let Some((name, tags)) = line.split_once(" = [") else {
-            continue;
-        };
-        let feature_var = format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"));
-        if std::env::var_os(&feature_var).is_some() {
-            enabled.insert(name.to_owned());
-        }
-        for tag in tags.trim_end_matches(']').split(',') {
-            let tag = tag.trim().trim_matches('"');
-            if !tag.is_empty() {
-                area_of.insert(tag.to_owned(), name.to_owned());
+    let mut area_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, tags) in &features.areas {
+        for tag in tags {
+            if let Some(other) = area_of.insert(tag, name) {
+                return Err(format!("tag `{tag}` is in two areas, `{other}` and `{name}`").into());
             }
         }
     }
-    let areas: BTreeSet<&String> = area_of.values().collect();
-    if enabled.len() == areas.len() {
+    let enabled: BTreeSet<&str> = features
+        .areas
+        .keys()
+        .map(String::as_str)
+        .filter(|name| feature(name))
+        .collect();
+    if enabled.len() == features.areas.len() {
         return Ok(());
     }
     let methods = [
@@ -205,7 +216,7 @@ fn select_areas(
                     .filter_map(Value::as_str)
                     .collect();
                 for t in &tags {
-                    if !area_of.contains_key(*t) {
+                    if !area_of.contains_key(t) {
                         return Err(format!(
                             "tag `{t}` of {method} {path} has no area in {FEATURES}"
                         )
@@ -213,7 +224,7 @@ fn select_areas(
                     }
                 }
                 let keep =
-                    ALWAYS_OPS.contains(&id) || tags.iter().any(|t| enabled.contains(&area_of[*t]));
+                    ALWAYS_OPS.contains(&id) || tags.iter().any(|t| enabled.contains(area_of[t]));
                 if keep {
                     kept_refs.push_str(&op.to_string());
                 } else {
