@@ -1,10 +1,17 @@
 //! Turns the vendored spec (`openapi/mattermost-v4.json`, written by `cargo xtask regen`) into Rust
 //! with progenitor: the builder interface, tags merged (an operation with two tags stays one method),
 //! and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
-//! `src/generated.rs`.
+//! `src/generated.rs` (with the raw twins of every operation), the blocking twins by
+//! `src/blocking.rs`, the spec sweep by `tests/live_sweep.rs`. All of it is built as `quote!` token
+//! streams, parsed with syn and printed with prettyplease.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+type BoxError = Box<dyn std::error::Error>;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
 const FEATURES: &str = "openapi/features.toml";
@@ -47,7 +54,7 @@ fn main() {
 
 /// Reads one of the build's inputs; a failure names the file (and says that a published package
 /// must list it in `include`), not just the OS error.
-fn read(path: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn read(path: &str) -> Result<String, BoxError> {
     std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read {path} ({e}); it is an input of build.rs, so the package's `include` \
@@ -63,7 +70,18 @@ fn feature(feature: &str) -> bool {
     std::env::var_os(var).is_some()
 }
 
-fn generate() -> Result<(), Box<dyn std::error::Error>> {
+/// Prints generated tokens as a Rust file (one way to emit code: syn parses, prettyplease prints).
+fn unparse(tokens: TokenStream) -> Result<String, syn::Error> {
+    Ok(prettyplease::unparse(&syn::parse2(tokens)?))
+}
+
+/// Writes `code` to `OUT_DIR/name`.
+fn write(out_dir: &Path, name: &str, code: &str) -> Result<(), BoxError> {
+    let path = out_dir.join(name);
+    std::fs::write(&path, code).map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+}
+
+fn generate() -> Result<(), BoxError> {
     let text = read(SPEC)?;
     let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{SPEC} is not valid JSON: {e}"))?;
@@ -86,19 +104,18 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         return Err("no path parameter was found to check (did progenitor change?)".into());
     }
     let file: syn::File = syn::parse2(tokens)?;
-    let code = prettyplease::unparse(&file);
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("generated.rs"), code)?;
-    std::fs::write(out_dir.join("sweep.rs"), sweep(&spec))?;
-    std::fs::write(out_dir.join("raw_sends.rs"), raw_sends(&file))?;
+    write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
+    write(&out_dir, "raw_sends.rs", &unparse(raw_sends(&file))?)?;
+    write(&out_dir, "sweep.rs", &unparse(sweep(&spec)?)?)?;
     // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
     let blocking = if feature("blocking") {
-        prettyplease::unparse(&syn::parse2(blocking_twins(&file))?)
+        unparse(blocking_twins(&file))?
     } else {
         String::new()
     };
-    std::fs::write(out_dir.join("blocking.rs"), blocking)?;
+    write(&out_dir, "blocking.rs", &blocking)?;
     Ok(())
 }
 
@@ -107,11 +124,8 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 /// `crate::request::path_param("x", &x.to_string())?`, which refuses a value that would change the
 /// path (`..`, `/`, ...) with an error naming the parameter. Any other form of `encode_path(...)`
 /// fails the build, so that no path parameter goes unchecked. Gives the number rewritten.
-fn check_path_params(
-    tokens: proc_macro2::TokenStream,
-) -> Result<(proc_macro2::TokenStream, usize), String> {
-    use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-    use quote::quote;
+fn check_path_params(tokens: TokenStream) -> Result<(TokenStream, usize), String> {
+    use proc_macro2::{Delimiter, Group, TokenTree};
     /// `x` of `&x.to_string()`.
     fn param_of(args: &TokenStream) -> Option<String> {
         let tts: Vec<TokenTree> = args.clone().into_iter().collect();
@@ -173,10 +187,7 @@ fn check_path_params(
 
 /// Keeps the operations of the enabled area features (and the hand-written layer's), then prunes the
 /// component schemas nothing kept refers to.
-fn select_areas(
-    spec: &mut serde_json::Value,
-    features: &Features,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn select_areas(spec: &mut serde_json::Value, features: &Features) -> Result<(), BoxError> {
     use serde_json::Value;
     let mut area_of: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, tags) in &features.areas {
@@ -270,13 +281,12 @@ fn select_areas(
 /// `src/blocking.rs`): each builder wrapped with its setters forwarded (signatures copied from the
 /// generated code) and `send()`/`send_raw()`/`send_raw_any_status()` run on the blocking client's
 /// runtime; each client method returning a builder, returning its twin.
-fn blocking_twins(file: &syn::File) -> proc_macro2::TokenStream {
-    use quote::quote;
-    let mut out = proc_macro2::TokenStream::new();
-    let mut client_methods = proc_macro2::TokenStream::new();
+fn blocking_twins(file: &syn::File) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut client_methods = TokenStream::new();
     for (name, imp) in builder_impls(file) {
         let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
-        let mut methods = proc_macro2::TokenStream::new();
+        let mut methods = TokenStream::new();
         if let Some(t) = send_type(imp) {
             methods.extend(quote! {
                 /// Sends the request; the reply decoded, or untouched when the client
@@ -445,102 +455,110 @@ fn send_type(imp: &syn::ItemImpl) -> Option<syn::Type> {
 /// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (see
 /// `src/raw.rs`): the builder's own `send()`, its reply captured untouched by the client's hooks
 /// (for `call()`, when the client's `skip_response_parsing` is on).
-fn raw_sends(file: &syn::File) -> String {
-    use quote::quote;
-    let mut code =
-        String::from("// Generated by build.rs: raw twins of every operation's send().\n");
-    for (name, t) in builder_impls(file)
+fn raw_sends(file: &syn::File) -> TokenStream {
+    let impls = builder_impls(file)
         .into_iter()
         .filter_map(|(name, imp)| Some((name, send_type(imp)?)))
-    {
-        let t = quote!(#t).to_string();
-        code.push_str(&format!(
-            "impl builder::{name}<'_> {{\n\
-             /// Sends the request and returns the reply untouched; a failure status is an error.\n\
-             pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {{ crate::raw::capture_raw_checked(self.send()).await }}\n\
-             /// Sends the request and returns the reply untouched, whatever its status.\n\
-             pub async fn send_raw_any_status(self) -> crate::Result<crate::raw::RawResponse> {{ crate::raw::capture_raw(self.send()).await }}\n\
-             /// Sends the request; the reply decoded, or untouched when the client skips response\n\
-             /// parsing (`skip_response_parsing`). A failure status is an error either way.\n\
-             pub async fn call(self) -> crate::Result<crate::raw::Reply<{t}>> {{ crate::raw::reply(self.send()).await }}\n\
-             }}\n"
-        ));
-    }
-    code
+        .map(|(name, t)| {
+            quote! {
+                impl builder::#name<'_> {
+                    /// Sends the request and returns the reply untouched; a failure status is an error.
+                    pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {
+                        crate::raw::capture_raw_checked(self.send()).await
+                    }
+                    /// Sends the request and returns the reply untouched, whatever its status.
+                    pub async fn send_raw_any_status(self) -> crate::Result<crate::raw::RawResponse> {
+                        crate::raw::capture_raw(self.send()).await
+                    }
+                    /// Sends the request; the reply decoded, or untouched when the client skips response
+                    /// parsing (`skip_response_parsing`). A failure status is an error either way.
+                    pub async fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
+                        crate::raw::reply(self.send()).await
+                    }
+                }
+            }
+        });
+    quote! { #(#impls)* }
 }
 
 /// The spec fidelity sweep's calls (used by `tests/live_sweep.rs`): for every GET operation, one typed
 /// call through the generated client, its required parameters taken by name from a context map, the
 /// reply decoded into the generated type. An operation whose parameters the context cannot fill is
 /// reported as skipped.
-fn sweep(spec: &openapiv3::OpenAPI) -> String {
+fn sweep(spec: &openapiv3::OpenAPI) -> Result<TokenStream, BoxError> {
     use heck::ToSnakeCase;
     use openapiv3::{ParameterSchemaOrContent, ReferenceOr, SchemaKind, Type};
     const KEYWORDS: [&str; 12] = [
         "type", "ref", "self", "box", "match", "mod", "move", "use", "where", "in", "fn", "impl",
     ];
-    let ident = |name: &str| {
+    let ident = |name: &str| -> Result<syn::Ident, BoxError> {
         let s = name
             .replace(|c: char| !c.is_alphanumeric() && c != '_', "-")
             .to_snake_case();
-        if KEYWORDS.contains(&s.as_str()) {
+        let s = if KEYWORDS.contains(&s.as_str()) {
             format!("{s}_")
         } else {
             s
-        }
+        };
+        syn::parse_str(&s).map_err(|e| format!("`{name}` gives no method name `{s}`: {e}").into())
     };
-    let mut code = String::from(
-        "// Generated by build.rs from openapi/mattermost-v4.json: the spec fidelity sweep.\n\
-         #[allow(clippy::all, unused_mut)]\n\
-         pub async fn sweep(client: &matterapi::Client, ctx: &std::collections::HashMap<String, String>) -> Vec<SweepRow> {\n\
-         let mut rows = Vec::new();\n",
-    );
+    let mut blocks = Vec::new();
     for (path, item) in &spec.paths.paths {
         let ReferenceOr::Item(item) = item else {
             continue;
         };
         let Some(op) = &item.get else { continue };
         let Some(id) = &op.operation_id else { continue };
-        let mut needed = Vec::new();
+        let mut names = Vec::new();
+        let mut call = {
+            let method = ident(id)?;
+            quote!(client.#method())
+        };
         for p in item.parameters.iter().chain(&op.parameters) {
             let ReferenceOr::Item(p) = p else { continue };
             let data = p.parameter_data_ref();
             if !data.required {
                 continue;
             }
-            let kind = match &data.format {
+            let i = Literal::usize_unsuffixed(names.len());
+            let value = match &data.format {
                 ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) => match &s.schema_kind {
-                    SchemaKind::Type(Type::Integer(_)) => "int",
-                    SchemaKind::Type(Type::Boolean(_)) => "bool",
-                    _ => "str",
+                    SchemaKind::Type(Type::Integer(_)) => {
+                        quote!(values[#i].parse::<i64>().unwrap_or(0))
+                    }
+                    SchemaKind::Type(Type::Boolean(_)) => quote!(values[#i] == "true"),
+                    _ => quote!(values[#i].as_str()),
                 },
-                _ => "str",
+                _ => quote!(values[#i].as_str()),
             };
-            needed.push((data.name.clone(), kind));
+            let setter = ident(&data.name)?;
+            call = quote!(#call.#setter(#value));
+            names.push(data.name.as_str());
         }
-        let names: Vec<String> = needed.iter().map(|(n, _)| format!("{n:?}")).collect();
-        let mut call = format!("client.{}()", ident(id));
-        for (i, (name, kind)) in needed.iter().enumerate() {
-            let value = match *kind {
-                "int" => format!("values[{i}].parse::<i64>().unwrap_or(0)"),
-                "bool" => format!("values[{i}] == \"true\""),
-                _ => format!("values[{i}].as_str()"),
-            };
-            call.push_str(&format!(".{}({value})", ident(name)));
-        }
-        code.push_str(&format!(
-            "{{\n    let (op, route) = ({id:?}, \"GET {path}\");\n\
-             let names: &[&str] = &[{}];\n\
-             let values: Vec<String> = names.iter().filter_map(|n| ctx.get(*n).cloned()).collect();\n\
-             if values.len() == names.len() {{\n\
-                 let result = {call}.send().await;\n\
-                 rows.push(SweepRow::new(op, route, result.map(|_| ()).map_err(matterapi::Error::from)));\n\
-             }} else {{\n\
-                 rows.push(SweepRow::skipped(op, route, names.iter().filter(|n| !ctx.contains_key(**n)).copied().collect()));\n\
-             }}\n}}\n",
-            names.join(", ")
-        ));
+        let route = format!("GET {path}");
+        blocks.push(quote! {
+            {
+                let (op, route) = (#id, #route);
+                let names: &[&str] = &[#(#names),*];
+                let values: Vec<String> = names.iter().filter_map(|n| ctx.get(*n).cloned()).collect();
+                if values.len() == names.len() {
+                    let result = #call.send().await;
+                    rows.push(SweepRow::new(op, route, result.map(|_| ()).map_err(matterapi::Error::from)));
+                } else {
+                    rows.push(SweepRow::skipped(op, route, names.iter().filter(|n| !ctx.contains_key(**n)).copied().collect()));
+                }
+            }
+        });
     }
-    code.push_str("rows\n}\n");
-    code
+    Ok(quote! {
+        #[allow(clippy::all, unused_mut)]
+        pub async fn sweep(
+            client: &matterapi::Client,
+            ctx: &std::collections::HashMap<String, String>,
+        ) -> Vec<SweepRow> {
+            let mut rows = Vec::new();
+            #(#blocks)*
+            rows
+        }
+    })
 }
