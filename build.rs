@@ -1,7 +1,7 @@
 //! Turns the vendored spec (`openapi/mattermost-v4.json`, written by `cargo xtask regen`) into Rust
 //! with progenitor: the builder interface, tags merged (an operation with two tags stays one method),
 //! and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
-//! `src/generated.rs` (with the raw twins of every operation), the blocking twins by
+//! `src/generated.rs`; the raw twins of every operation by `src/raw.rs`, the blocking twins by
 //! `src/blocking.rs`, the spec sweep by `tests/live_sweep.rs`. All of it is built as `quote!` token
 //! streams, parsed with syn and printed with prettyplease.
 
@@ -452,7 +452,7 @@ fn send_type(imp: &syn::ItemImpl) -> Option<syn::Type> {
     })
 }
 
-/// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (see
+/// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (included by
 /// `src/raw.rs`): the builder's own `send()`, its reply captured untouched by the client's hooks
 /// (for `call()`, when the client's `skip_response_parsing` is on).
 fn raw_sends(file: &syn::File) -> TokenStream {
@@ -461,7 +461,7 @@ fn raw_sends(file: &syn::File) -> TokenStream {
         .filter_map(|(name, imp)| Some((name, send_type(imp)?)))
         .map(|(name, t)| {
             quote! {
-                impl builder::#name<'_> {
+                impl crate::generated::builder::#name<'_> {
                     /// Sends the request and returns the reply untouched; a failure status is an error.
                     pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {
                         crate::raw::capture_raw_checked(self.send()).await
@@ -478,7 +478,12 @@ fn raw_sends(file: &syn::File) -> TokenStream {
                 }
             }
         });
-    quote! { #(#impls)* }
+    quote! {
+        // The reply types as the generated code names them.
+        #[allow(unused_imports)]
+        use crate::generated::{types, ByteStream};
+        #(#impls)*
+    }
 }
 
 /// The spec fidelity sweep's calls (used by `tests/live_sweep.rs`): for every GET operation, one typed
