@@ -108,7 +108,16 @@ fn generate() -> Result<(), BoxError> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
     write(&out_dir, "raw_sends.rs", &unparse(raw_sends(&file))?)?;
-    write(&out_dir, "sweep.rs", &unparse(sweep(&spec)?)?)?;
+    // The sweep is for `tests/live_sweep.rs` only: the internal `__sweep` feature, enabled for the
+    // crate's own test builds by its dev-dependency on itself, asks for it.
+    let sweep = if feature("__sweep") {
+        sweep(&spec)?
+    } else {
+        quote! {
+            compile_error!("sweep.rs is generated only with the internal `__sweep` feature (tests)");
+        }
+    };
+    write(&out_dir, "sweep.rs", &unparse(sweep)?)?;
     // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
     let blocking = if feature("blocking") {
         unparse(blocking_twins(&file))?
