@@ -15,6 +15,8 @@ type BoxError = Box<dyn std::error::Error>;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
 const FEATURES: &str = "openapi/features.toml";
+/// The hand-written raw request builder, whose blocking twin is generated.
+const RAW: &str = "src/raw.rs";
 
 /// Operations the hand-written layer calls: generated whatever areas are enabled.
 const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
@@ -46,6 +48,7 @@ struct Features {
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed={FEATURES}");
+    println!("cargo:rerun-if-changed={RAW}");
     if let Err(e) = generate() {
         // A build script reports failure by panicking; the error names the file it concerns.
         panic!("generating the client: {e}");
@@ -118,13 +121,16 @@ fn generate() -> Result<(), BoxError> {
         }
     };
     write(&out_dir, "sweep.rs", &unparse(sweep)?)?;
-    // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
-    let blocking = if feature("blocking") {
-        unparse(blocking_twins(&file))?
+    // Without the `blocking` feature the twins are not compiled; empty files keep the includes simple.
+    let (blocking, blocking_raw) = if feature("blocking") {
+        let raw = syn::parse_file(&read(RAW)?).map_err(|e| format!("{RAW}: {e}"))?;
+        let raw_twin = blocking_raw_twin(&raw).map_err(|e| format!("{RAW}: {e}"))?;
+        (unparse(blocking_twins(&file))?, unparse(raw_twin)?)
     } else {
-        String::new()
+        (String::new(), String::new())
     };
     write(&out_dir, "blocking.rs", &blocking)?;
+    write(&out_dir, "blocking_raw.rs", &blocking_raw)?;
     Ok(())
 }
 
@@ -575,4 +581,132 @@ fn sweep(spec: &openapiv3::OpenAPI) -> Result<TokenStream, BoxError> {
             rows
         }
     })
+}
+
+/// The blocking twin of the hand-written raw request builder (included by `src/blocking.rs`):
+/// `BlockingRawRequest`, made from the `impl RawRequest` blocks of `src/raw.rs`. Each setter (`self`
+/// in, `Self` out) is forwarded with its signature copied; each async terminal runs on the blocking
+/// client's runner, its docs copied. The twin lives in a module that sees raw.rs's items and repeats
+/// its `use`s, so that the copied signatures name the same types.
+fn blocking_raw_twin(raw: &syn::File) -> Result<TokenStream, String> {
+    let mut uses = Vec::new();
+    let mut impls = Vec::new();
+    let mut must_use = None;
+    for item in &raw.items {
+        match item {
+            syn::Item::Use(u) => {
+                if let syn::UseTree::Path(p) = &u.tree
+                    && (p.ident == "self" || p.ident == "super")
+                {
+                    return Err(format!("a relative `use {}` cannot be repeated", p.ident));
+                }
+                uses.push(u);
+            }
+            syn::Item::Struct(s) if s.ident == "RawRequest" => {
+                must_use = s.attrs.iter().find(|a| a.path().is_ident("must_use"));
+            }
+            syn::Item::Impl(imp) if imp.trait_.is_none() => {
+                if let syn::Type::Path(tp) = &*imp.self_ty
+                    && let Some(last) = tp.path.segments.last()
+                    && last.ident == "RawRequest"
+                {
+                    impls.push((imp, &last.arguments));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut twin_impls = Vec::new();
+    for (imp, args) in impls {
+        let mut methods = Vec::new();
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if !matches!(f.vis, syn::Visibility::Public(_)) {
+                continue;
+            }
+            methods.push(raw_twin_method(f)?);
+        }
+        let generics = &imp.generics;
+        let where_clause = &imp.generics.where_clause;
+        twin_impls.push(quote! {
+            impl #generics BlockingRawRequest #args #where_clause {
+                #(#methods)*
+            }
+        });
+    }
+    if twin_impls.is_empty() {
+        return Err("no `impl RawRequest` to make the blocking twin of".into());
+    }
+    Ok(quote! {
+        /// `BlockingRawRequest`, with the names of `src/raw.rs` in scope.
+        #[allow(unused_imports, clippy::all)]
+        mod raw_twin {
+            use super::Runner;
+            // What raw.rs defines, then what it imports.
+            use crate::raw::*;
+            #(#uses)*
+            /// The blocking twin of [`RawRequest`].
+            #[derive(Debug)]
+            #must_use
+            pub struct BlockingRawRequest<'a> {
+                pub(in crate::blocking) inner: RawRequest<'a>,
+                pub(in crate::blocking) rt: &'a Runner,
+            }
+            #(#twin_impls)*
+        }
+        pub use raw_twin::BlockingRawRequest;
+    })
+}
+
+/// One method of `BlockingRawRequest`: a setter of `RawRequest` forwarded, or an async terminal run
+/// on the runner. Any other public method is an error: it would be missing from the twin.
+fn raw_twin_method(f: &syn::ImplItemFn) -> Result<TokenStream, String> {
+    let sig = &f.sig;
+    let ident = &sig.ident;
+    let by_value = sig
+        .receiver()
+        .is_some_and(|r| r.reference.is_none() && r.colon_token.is_none());
+    let setter = matches!(&sig.output, syn::ReturnType::Type(_, ty)
+        if matches!(&**ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")));
+    let (names, types): (Vec<_>, Vec<_>) = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => Some(t),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .map(|t| match &*t.pat {
+            syn::Pat::Ident(p) if p.subpat.is_none() => Ok((&p.ident, &t.ty)),
+            _ => Err(format!(
+                "RawRequest::{ident}: an argument is not a plain name"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
+    if by_value && sig.asyncness.is_some() {
+        let docs = f.attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let output = &sig.output;
+        Ok(quote! {
+            #(#docs)*
+            pub fn #ident #generics (self, #(#names: #types),*) #output #where_clause {
+                self.rt.block_on_matterapi(self.inner.#ident(#(#names),*))
+            }
+        })
+    } else if by_value && setter {
+        let doc = format!(" See [`RawRequest::{ident}`].");
+        Ok(quote! {
+            #[doc = #doc]
+            pub fn #ident #generics (self, #(#names: #types),*) -> Self #where_clause {
+                Self { inner: self.inner.#ident(#(#names),*), rt: self.rt }
+            }
+        })
+    } else {
+        Err(format!(
+            "RawRequest::{ident} is neither a setter (`self` in, `Self` out) nor an async method \
+             taking `self`, so build.rs cannot make its blocking twin"
+        ))
+    }
 }
