@@ -1,12 +1,23 @@
 //! Turns the vendored spec (`openapi/mattermost-v4.json`, written by `cargo xtask regen`) into Rust
 //! with progenitor: the builder interface, tags merged (an operation with two tags stays one method),
-//! the inner type `crate::client::Inner`, and hooks implemented by hand in `src/hooks.rs`. The output goes to `OUT_DIR` and is included by
-//! `src/generated.rs`.
+//! the inner type `crate::client::Inner`, and hooks implemented by hand in `src/hooks.rs`. The
+//! output goes to `OUT_DIR` and is included by `src/generated.rs`; the raw twins of every operation
+//! by `src/raw.rs`, the blocking twins by `src/blocking.rs`, the spec sweep by
+//! `tests/live_sweep.rs`. All of it is built as `quote!` token streams, parsed with syn and printed
+//! with prettyplease.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+type BoxError = Box<dyn std::error::Error>;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
 const FEATURES: &str = "openapi/features.toml";
+/// The hand-written raw request builder, whose blocking twin is generated.
+const RAW: &str = "src/raw.rs";
 
 /// Operations the hand-written layer calls: generated whatever areas are enabled.
 const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
@@ -27,9 +38,18 @@ const ALWAYS_SCHEMAS: [&str; 13] = [
     "Emoji",
 ];
 
+/// `openapi/features.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Features {
+    /// Each area feature with the operation tags it brings in.
+    areas: BTreeMap<String, Vec<String>>,
+}
+
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed={FEATURES}");
+    println!("cargo:rerun-if-changed={RAW}");
     if let Err(e) = generate() {
         // A build script reports failure by panicking; the error names the file it concerns.
         panic!("generating the client: {e}");
@@ -38,7 +58,7 @@ fn main() {
 
 /// Reads one of the build's inputs; a failure names the file (and says that a published package
 /// must list it in `include`), not just the OS error.
-fn read(path: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn read(path: &str) -> Result<String, BoxError> {
     std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read {path} ({e}); it is an input of build.rs, so the package's `include` \
@@ -48,11 +68,30 @@ fn read(path: &str) -> Result<String, Box<dyn std::error::Error>> {
     })
 }
 
-fn generate() -> Result<(), Box<dyn std::error::Error>> {
+/// Whether the crate is built with `feature` (cargo's `CARGO_FEATURE_*` variable).
+fn feature(feature: &str) -> bool {
+    let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    std::env::var_os(var).is_some()
+}
+
+/// Prints generated tokens as a Rust file (one way to emit code: syn parses, prettyplease prints).
+fn unparse(tokens: TokenStream) -> Result<String, syn::Error> {
+    Ok(prettyplease::unparse(&syn::parse2(tokens)?))
+}
+
+/// Writes `code` to `OUT_DIR/name`.
+fn write(out_dir: &Path, name: &str, code: &str) -> Result<(), BoxError> {
+    let path = out_dir.join(name);
+    std::fs::write(&path, code).map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+}
+
+fn generate() -> Result<(), BoxError> {
     let text = read(SPEC)?;
     let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{SPEC} is not valid JSON: {e}"))?;
-    select_areas(&mut value, &read(FEATURES)?).map_err(|e| format!("{FEATURES}: {e}"))?;
+    let features: Features = toml::from_str(&read(FEATURES)?)
+        .map_err(|e| format!("{FEATURES} is not a valid area map: {e}"))?;
+    select_areas(&mut value, &features).map_err(|e| format!("{FEATURES}: {e}"))?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(value)?;
 
     let mut settings = progenitor::GenerationSettings::new();
@@ -69,19 +108,30 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         return Err("no path parameter was found to check (did progenitor change?)".into());
     }
     let file: syn::File = syn::parse2(tokens)?;
-    let code = prettyplease::unparse(&file);
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("generated.rs"), code)?;
-    std::fs::write(out_dir.join("sweep.rs"), sweep(&spec))?;
-    std::fs::write(out_dir.join("raw_sends.rs"), raw_sends(&file))?;
-    // Without the `blocking` feature the twins are not compiled; an empty file keeps the include simple.
-    let blocking = if std::env::var_os("CARGO_FEATURE_BLOCKING").is_some() {
-        prettyplease::unparse(&syn::parse2(blocking_twins(&file))?)
+    write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
+    write(&out_dir, "raw_sends.rs", &unparse(raw_sends(&file))?)?;
+    // The sweep is for `tests/live_sweep.rs` only: the internal `__sweep` feature, enabled for the
+    // crate's own test builds by its dev-dependency on itself, asks for it.
+    let sweep = if feature("__sweep") {
+        sweep(&spec)?
     } else {
-        String::new()
+        quote! {
+            compile_error!("sweep.rs is generated only with the internal `__sweep` feature (tests)");
+        }
     };
-    std::fs::write(out_dir.join("blocking.rs"), blocking)?;
+    write(&out_dir, "sweep.rs", &unparse(sweep)?)?;
+    // Without the `blocking` feature the twins are not compiled; empty files keep the includes simple.
+    let (blocking, blocking_raw) = if feature("blocking") {
+        let raw = syn::parse_file(&read(RAW)?).map_err(|e| format!("{RAW}: {e}"))?;
+        let raw_twin = blocking_raw_twin(&raw).map_err(|e| format!("{RAW}: {e}"))?;
+        (unparse(blocking_twins(&file))?, unparse(raw_twin)?)
+    } else {
+        (String::new(), String::new())
+    };
+    write(&out_dir, "blocking.rs", &blocking)?;
+    write(&out_dir, "blocking_raw.rs", &blocking_raw)?;
     Ok(())
 }
 
@@ -90,11 +140,8 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 /// `crate::request::path_param("x", &x.to_string())?`, which refuses a value that would change the
 /// path (`..`, `/`, ...) with an error naming the parameter. Any other form of `encode_path(...)`
 /// fails the build, so that no path parameter goes unchecked. Gives the number rewritten.
-fn check_path_params(
-    tokens: proc_macro2::TokenStream,
-) -> Result<(proc_macro2::TokenStream, usize), String> {
-    use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-    use quote::quote;
+fn check_path_params(tokens: TokenStream) -> Result<(TokenStream, usize), String> {
+    use proc_macro2::{Delimiter, Group, TokenTree};
     /// `x` of `&x.to_string()`.
     fn param_of(args: &TokenStream) -> Option<String> {
         let tts: Vec<TokenTree> = args.clone().into_iter().collect();
@@ -156,32 +203,23 @@ fn check_path_params(
 
 /// Keeps the operations of the enabled area features (and the hand-written layer's), then prunes the
 /// component schemas nothing kept refers to.
-fn select_areas(
-    spec: &mut serde_json::Value,
-    features: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn select_areas(spec: &mut serde_json::Value, features: &Features) -> Result<(), BoxError> {
     use serde_json::Value;
-    use std::collections::{BTreeMap, BTreeSet};
-    // `[areas]` of features.toml: `name = ["tag", ...]`, one line per area.
-    let mut area_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut enabled = BTreeSet::new();
-    for line in features.lines().map(str::trim) {
-        let Some((name, tags)) = line.split_once(" = [") else {
-            continue;
-        };
-        let feature_var = format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"));
-        if std::env::var_os(&feature_var).is_some() {
-            enabled.insert(name.to_owned());
-        }
-        for tag in tags.trim_end_matches(']').split(',') {
-            let tag = tag.trim().trim_matches('"');
-            if !tag.is_empty() {
-                area_of.insert(tag.to_owned(), name.to_owned());
+    let mut area_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, tags) in &features.areas {
+        for tag in tags {
+            if let Some(other) = area_of.insert(tag, name) {
+                return Err(format!("tag `{tag}` is in two areas, `{other}` and `{name}`").into());
             }
         }
     }
-    let areas: BTreeSet<&String> = area_of.values().collect();
-    if enabled.len() == areas.len() {
+    let enabled: BTreeSet<&str> = features
+        .areas
+        .keys()
+        .map(String::as_str)
+        .filter(|name| feature(name))
+        .collect();
+    if enabled.len() == features.areas.len() {
         return Ok(());
     }
     let methods = [
@@ -205,7 +243,7 @@ fn select_areas(
                     .filter_map(Value::as_str)
                     .collect();
                 for t in &tags {
-                    if !area_of.contains_key(*t) {
+                    if !area_of.contains_key(t) {
                         return Err(format!(
                             "tag `{t}` of {method} {path} has no area in {FEATURES}"
                         )
@@ -213,7 +251,7 @@ fn select_areas(
                     }
                 }
                 let keep =
-                    ALWAYS_OPS.contains(&id) || tags.iter().any(|t| enabled.contains(&area_of[*t]));
+                    ALWAYS_OPS.contains(&id) || tags.iter().any(|t| enabled.contains(area_of[t]));
                 if keep {
                     kept_refs.push_str(&op.to_string());
                 } else {
@@ -259,13 +297,12 @@ fn select_areas(
 /// `src/blocking.rs`): each builder wrapped with its setters forwarded (signatures copied from the
 /// generated code) and `send()`/`send_raw()`/`send_raw_any_status()` run on the blocking client's
 /// runtime; each client method returning a builder, returning its twin.
-fn blocking_twins(file: &syn::File) -> proc_macro2::TokenStream {
-    use quote::quote;
-    let mut out = proc_macro2::TokenStream::new();
-    let mut client_methods = proc_macro2::TokenStream::new();
+fn blocking_twins(file: &syn::File) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut client_methods = TokenStream::new();
     for (name, imp) in builder_impls(file) {
         let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
-        let mut methods = proc_macro2::TokenStream::new();
+        let mut methods = TokenStream::new();
         if let Some(t) = send_type(imp) {
             methods.extend(quote! {
                 /// Sends the request; the reply decoded, or untouched when the client
@@ -431,105 +468,246 @@ fn send_type(imp: &syn::ItemImpl) -> Option<syn::Type> {
     })
 }
 
-/// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (see
+/// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (included by
 /// `src/raw.rs`): the builder's own `send()`, its reply captured untouched by the client's hooks
 /// (for `call()`, when the client's `skip_response_parsing` is on).
-fn raw_sends(file: &syn::File) -> String {
-    use quote::quote;
-    let mut code =
-        String::from("// Generated by build.rs: raw twins of every operation's send().\n");
-    for (name, t) in builder_impls(file)
+fn raw_sends(file: &syn::File) -> TokenStream {
+    let impls = builder_impls(file)
         .into_iter()
         .filter_map(|(name, imp)| Some((name, send_type(imp)?)))
-    {
-        let t = quote!(#t).to_string();
-        code.push_str(&format!(
-            "impl builder::{name}<'_> {{\n\
-             /// Sends the request and returns the reply untouched; a failure status is an error.\n\
-             pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {{ crate::raw::capture_raw_checked(self.send()).await }}\n\
-             /// Sends the request and returns the reply untouched, whatever its status.\n\
-             pub async fn send_raw_any_status(self) -> crate::Result<crate::raw::RawResponse> {{ crate::raw::capture_raw(self.send()).await }}\n\
-             /// Sends the request; the reply decoded, or untouched when the client skips response\n\
-             /// parsing (`skip_response_parsing`). A failure status is an error either way.\n\
-             pub async fn call(self) -> crate::Result<crate::raw::Reply<{t}>> {{ crate::raw::reply(self.send()).await }}\n\
-             }}\n"
-        ));
+        .map(|(name, t)| {
+            quote! {
+                impl crate::generated::builder::#name<'_> {
+                    /// Sends the request and returns the reply untouched; a failure status is an error.
+                    pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {
+                        crate::raw::capture_raw_checked(self.send()).await
+                    }
+                    /// Sends the request and returns the reply untouched, whatever its status.
+                    pub async fn send_raw_any_status(self) -> crate::Result<crate::raw::RawResponse> {
+                        crate::raw::capture_raw(self.send()).await
+                    }
+                    /// Sends the request; the reply decoded, or untouched when the client skips response
+                    /// parsing (`skip_response_parsing`). A failure status is an error either way.
+                    pub async fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
+                        crate::raw::reply(self.send()).await
+                    }
+                }
+            }
+        });
+    quote! {
+        // The reply types as the generated code names them.
+        #[allow(unused_imports)]
+        use crate::generated::{types, ByteStream};
+        #(#impls)*
     }
-    code
 }
 
 /// The spec fidelity sweep's calls (used by `tests/live_sweep.rs`): for every GET operation, one typed
 /// call through the generated client, its required parameters taken by name from a context map, the
 /// reply decoded into the generated type. An operation whose parameters the context cannot fill is
 /// reported as skipped.
-fn sweep(spec: &openapiv3::OpenAPI) -> String {
+fn sweep(spec: &openapiv3::OpenAPI) -> Result<TokenStream, BoxError> {
     use heck::ToSnakeCase;
     use openapiv3::{ParameterSchemaOrContent, ReferenceOr, SchemaKind, Type};
     const KEYWORDS: [&str; 12] = [
         "type", "ref", "self", "box", "match", "mod", "move", "use", "where", "in", "fn", "impl",
     ];
-    let ident = |name: &str| {
+    let ident = |name: &str| -> Result<syn::Ident, BoxError> {
         let s = name
             .replace(|c: char| !c.is_alphanumeric() && c != '_', "-")
             .to_snake_case();
-        if KEYWORDS.contains(&s.as_str()) {
+        let s = if KEYWORDS.contains(&s.as_str()) {
             format!("{s}_")
         } else {
             s
-        }
+        };
+        syn::parse_str(&s).map_err(|e| format!("`{name}` gives no method name `{s}`: {e}").into())
     };
-    let mut code = String::from(
-        "// Generated by build.rs from openapi/mattermost-v4.json: the spec fidelity sweep.\n\
-         #[allow(clippy::all, unused_mut)]\n\
-         pub async fn sweep(client: &matterapi::Client, ctx: &std::collections::HashMap<String, String>) -> Vec<SweepRow> {\n\
-         let mut rows = Vec::new();\n",
-    );
+    let mut blocks = Vec::new();
     for (path, item) in &spec.paths.paths {
         let ReferenceOr::Item(item) = item else {
             continue;
         };
         let Some(op) = &item.get else { continue };
         let Some(id) = &op.operation_id else { continue };
-        let mut needed = Vec::new();
+        let mut names = Vec::new();
+        let mut call = {
+            let method = ident(id)?;
+            quote!(client.#method())
+        };
         for p in item.parameters.iter().chain(&op.parameters) {
             let ReferenceOr::Item(p) = p else { continue };
             let data = p.parameter_data_ref();
             if !data.required {
                 continue;
             }
-            let kind = match &data.format {
+            let i = Literal::usize_unsuffixed(names.len());
+            let value = match &data.format {
                 ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) => match &s.schema_kind {
-                    SchemaKind::Type(Type::Integer(_)) => "int",
-                    SchemaKind::Type(Type::Boolean(_)) => "bool",
-                    _ => "str",
+                    SchemaKind::Type(Type::Integer(_)) => {
+                        quote!(values[#i].parse::<i64>().unwrap_or(0))
+                    }
+                    SchemaKind::Type(Type::Boolean(_)) => quote!(values[#i] == "true"),
+                    _ => quote!(values[#i].as_str()),
                 },
-                _ => "str",
+                _ => quote!(values[#i].as_str()),
             };
-            needed.push((data.name.clone(), kind));
+            let setter = ident(&data.name)?;
+            call = quote!(#call.#setter(#value));
+            names.push(data.name.as_str());
         }
-        let names: Vec<String> = needed.iter().map(|(n, _)| format!("{n:?}")).collect();
-        let mut call = format!("client.{}()", ident(id));
-        for (i, (name, kind)) in needed.iter().enumerate() {
-            let value = match *kind {
-                "int" => format!("values[{i}].parse::<i64>().unwrap_or(0)"),
-                "bool" => format!("values[{i}] == \"true\""),
-                _ => format!("values[{i}].as_str()"),
-            };
-            call.push_str(&format!(".{}({value})", ident(name)));
-        }
-        code.push_str(&format!(
-            "{{\n    let (op, route) = ({id:?}, \"GET {path}\");\n\
-             let names: &[&str] = &[{}];\n\
-             let values: Vec<String> = names.iter().filter_map(|n| ctx.get(*n).cloned()).collect();\n\
-             if values.len() == names.len() {{\n\
-                 let result = {call}.send().await;\n\
-                 rows.push(SweepRow::new(op, route, result.map(|_| ()).map_err(matterapi::Error::from)));\n\
-             }} else {{\n\
-                 rows.push(SweepRow::skipped(op, route, names.iter().filter(|n| !ctx.contains_key(**n)).copied().collect()));\n\
-             }}\n}}\n",
-            names.join(", ")
-        ));
+        let route = format!("GET {path}");
+        blocks.push(quote! {
+            {
+                let (op, route) = (#id, #route);
+                let names: &[&str] = &[#(#names),*];
+                let values: Vec<String> = names.iter().filter_map(|n| ctx.get(*n).cloned()).collect();
+                if values.len() == names.len() {
+                    let result = #call.send().await;
+                    rows.push(SweepRow::new(op, route, result.map(|_| ()).map_err(matterapi::Error::from)));
+                } else {
+                    rows.push(SweepRow::skipped(op, route, names.iter().filter(|n| !ctx.contains_key(**n)).copied().collect()));
+                }
+            }
+        });
     }
-    code.push_str("rows\n}\n");
-    code
+    Ok(quote! {
+        #[allow(clippy::all, unused_mut)]
+        pub async fn sweep(
+            client: &matterapi::Client,
+            ctx: &std::collections::HashMap<String, String>,
+        ) -> Vec<SweepRow> {
+            let mut rows = Vec::new();
+            #(#blocks)*
+            rows
+        }
+    })
+}
+
+/// The blocking twin of the hand-written raw request builder (included by `src/blocking.rs`):
+/// `BlockingRawRequest`, made from the `impl RawRequest` blocks of `src/raw.rs`. Each setter (`self`
+/// in, `Self` out) is forwarded with its signature copied; each async terminal runs on the blocking
+/// client's runner, its docs copied. The twin lives in a module that sees raw.rs's items and repeats
+/// its `use`s, so that the copied signatures name the same types.
+fn blocking_raw_twin(raw: &syn::File) -> Result<TokenStream, String> {
+    let mut uses = Vec::new();
+    let mut impls = Vec::new();
+    let mut must_use = None;
+    for item in &raw.items {
+        match item {
+            syn::Item::Use(u) => {
+                if let syn::UseTree::Path(p) = &u.tree
+                    && (p.ident == "self" || p.ident == "super")
+                {
+                    return Err(format!("a relative `use {}` cannot be repeated", p.ident));
+                }
+                uses.push(u);
+            }
+            syn::Item::Struct(s) if s.ident == "RawRequest" => {
+                must_use = s.attrs.iter().find(|a| a.path().is_ident("must_use"));
+            }
+            syn::Item::Impl(imp) if imp.trait_.is_none() => {
+                if let syn::Type::Path(tp) = &*imp.self_ty
+                    && let Some(last) = tp.path.segments.last()
+                    && last.ident == "RawRequest"
+                {
+                    impls.push((imp, &last.arguments));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut twin_impls = Vec::new();
+    for (imp, args) in impls {
+        let mut methods = Vec::new();
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if !matches!(f.vis, syn::Visibility::Public(_)) {
+                continue;
+            }
+            methods.push(raw_twin_method(f)?);
+        }
+        let generics = &imp.generics;
+        let where_clause = &imp.generics.where_clause;
+        twin_impls.push(quote! {
+            impl #generics BlockingRawRequest #args #where_clause {
+                #(#methods)*
+            }
+        });
+    }
+    if twin_impls.is_empty() {
+        return Err("no `impl RawRequest` to make the blocking twin of".into());
+    }
+    Ok(quote! {
+        /// `BlockingRawRequest`, with the names of `src/raw.rs` in scope.
+        #[allow(unused_imports, clippy::all)]
+        mod raw_twin {
+            use super::Runner;
+            // What raw.rs defines, then what it imports.
+            use crate::raw::*;
+            #(#uses)*
+            /// The blocking twin of [`RawRequest`].
+            #[derive(Debug)]
+            #must_use
+            pub struct BlockingRawRequest<'a> {
+                pub(in crate::blocking) inner: RawRequest<'a>,
+                pub(in crate::blocking) rt: &'a Runner,
+            }
+            #(#twin_impls)*
+        }
+        pub use raw_twin::BlockingRawRequest;
+    })
+}
+
+/// One method of `BlockingRawRequest`: a setter of `RawRequest` forwarded, or an async terminal run
+/// on the runner. Any other public method is an error: it would be missing from the twin.
+fn raw_twin_method(f: &syn::ImplItemFn) -> Result<TokenStream, String> {
+    let sig = &f.sig;
+    let ident = &sig.ident;
+    let by_value = sig
+        .receiver()
+        .is_some_and(|r| r.reference.is_none() && r.colon_token.is_none());
+    let setter = matches!(&sig.output, syn::ReturnType::Type(_, ty)
+        if matches!(&**ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")));
+    let (names, types): (Vec<_>, Vec<_>) = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => Some(t),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .map(|t| match &*t.pat {
+            syn::Pat::Ident(p) if p.subpat.is_none() => Ok((&p.ident, &t.ty)),
+            _ => Err(format!(
+                "RawRequest::{ident}: an argument is not a plain name"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
+    if by_value && sig.asyncness.is_some() {
+        let docs = f.attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let output = &sig.output;
+        Ok(quote! {
+            #(#docs)*
+            pub fn #ident #generics (self, #(#names: #types),*) #output #where_clause {
+                self.rt.block_on_matterapi(self.inner.#ident(#(#names),*))
+            }
+        })
+    } else if by_value && setter {
+        let doc = format!(" See [`RawRequest::{ident}`].");
+        Ok(quote! {
+            #[doc = #doc]
+            pub fn #ident #generics (self, #(#names: #types),*) -> Self #where_clause {
+                Self { inner: self.inner.#ident(#(#names),*), rt: self.rt }
+            }
+        })
+    } else {
+        Err(format!(
+            "RawRequest::{ident} is neither a setter (`self` in, `Self` out) nor an async method \
+             taking `self`, so build.rs cannot make its blocking twin"
+        ))
+    }
 }
