@@ -5,7 +5,7 @@
 //! environment-style maps, their defaults, the websocket URL, bad values as `Error::Config` naming
 //! the field, and secrets that never show in `Debug`.
 
-mod tls_support;
+mod support;
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use matterapi::{Auth, Client, ClientBuilder, Error, Options, Proxies};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tls_support::{Pki, TempDir, http_proxy, https_server, seen};
+use support::rest::me;
+use support::tls::{Pki, TempDir, http_proxy, https_server, seen};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -35,11 +36,6 @@ fn build(builder: ClientBuilder) -> matterapi::Result<Client> {
 fn from_options(options: Options) -> matterapi::Result<Client> {
     let _env = ENV.read().unwrap_or_else(|e| e.into_inner());
     Client::from_options(options)
-}
-
-/// `GET /api/v4/users/me` through `client`.
-async fn me(client: &Client) -> matterapi::Result<matterapi::types::User> {
-    Ok(client.get_user().user_id("me").send().await?.into_inner())
 }
 
 async fn user_server() -> MockServer {
