@@ -1,8 +1,11 @@
 //! The blocking client: same operations and builders, `send()` without `.await`, over its own
 //! runtime; inside an async runtime it answers an error instead of blocking or panicking.
 
+mod support;
+
 use matterapi::{Error, Method, blocking};
 use serde_json::json;
+use support::rest::login_reply;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -48,11 +51,7 @@ fn login_raw_mode_and_errors_work_blocking() {
     let (_rt, server) = server(vec![
         Mock::given(method("POST"))
             .and(path("/api/v4/users/login"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Token", "sess")
-                    .set_body_json(json!({"id": "u1", "username": "alice"})),
-            ),
+            .respond_with(login_reply("sess")),
         Mock::given(method("GET"))
             .and(path("/api/v4/users/me"))
             .and(header("authorization", "Bearer sess"))

@@ -2,20 +2,19 @@
 //! server reads and the files' bytes, with the bearer token and the configured base path; failures
 //! become typed errors that keep the body; downloads map their headers and stream their body.
 
+mod support;
+
 use std::time::Duration;
 
 use matterapi::files::{Download, UploadFile};
 use matterapi::{Client, Error};
 use serde_json::json;
+use support::rest::client_for;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{any, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "files-test-token";
-
-fn client_for(server: &MockServer) -> Client {
-    Client::with_token(server.uri(), TOKEN).expect("client")
-}
 
 /// One part of a multipart/form-data body.
 #[derive(Debug)]
@@ -133,7 +132,7 @@ async fn upload_files_sends_channel_client_ids_then_files() {
             .with_client_id("cid-2")
             .with_content_type("image/png"),
     ];
-    let reply = client_for(&server)
+    let reply = client_for(&server, TOKEN)
         .upload_files("c1", files)
         .await
         .expect("upload");
@@ -176,7 +175,7 @@ async fn upload_without_client_ids_sends_none_and_one_file_gives_its_info() {
         .mount(&server)
         .await;
 
-    let info = client_for(&server)
+    let info = client_for(&server, TOKEN)
         .upload_file("c1", UploadFile::from_bytes("a.txt", "hello"))
         .await
         .expect("upload");
@@ -206,7 +205,7 @@ async fn from_path_streams_the_file_with_its_name_and_length() {
     let upload = UploadFile::from_path(&file).await.expect("open");
     assert_eq!(upload.name(), "data.bin");
     assert_eq!(upload.len(), Some(content.len() as u64));
-    client_for(&server)
+    client_for(&server, TOKEN)
         .upload_files("c1", vec![upload])
         .await
         .expect("upload");
@@ -249,7 +248,7 @@ async fn a_reader_of_unknown_length_is_sent_chunked() {
     });
     let image = UploadFile::from_reader("me.png", rx, None);
     assert_eq!(image.len(), None);
-    let status = client_for(&server)
+    let status = client_for(&server, TOKEN)
         .set_profile_image("u1", image)
         .await
         .expect("set");
@@ -300,7 +299,7 @@ async fn every_upload_uses_the_servers_field_names_and_path() {
         .mount(&server)
         .await;
 
-    let client = client_for(&server);
+    let client = client_for(&server, TOKEN);
     let f = |name: &str| UploadFile::from_bytes(name.to_owned(), format!("<{name}>"));
 
     let emoji = client
@@ -455,7 +454,7 @@ async fn a_mattermost_error_is_typed_and_keeps_the_request_id() {
         .mount(&server)
         .await;
 
-    let err = client_for(&server)
+    let err = client_for(&server, TOKEN)
         .upload_files("c1", vec![UploadFile::from_bytes("big.bin", "x")])
         .await
         .expect_err("too large");
@@ -484,7 +483,7 @@ async fn a_foreign_error_body_is_kept_and_a_bad_reply_is_a_decode_error() {
         .mount(&server)
         .await;
 
-    let client = client_for(&server);
+    let client = client_for(&server, TOKEN);
     let err = client.download_file("f1").await.expect_err("502");
     match &err {
         Error::UnexpectedStatus { status, body, .. } => {
@@ -506,7 +505,7 @@ async fn a_foreign_error_body_is_kept_and_a_bad_reply_is_a_decode_error() {
 #[tokio::test]
 async fn invalid_uploads_fail_before_sending() {
     let server = MockServer::start().await;
-    let client = client_for(&server);
+    let client = client_for(&server, TOKEN);
     let err = client
         .upload_files("c1", vec![])
         .await
@@ -602,7 +601,7 @@ async fn download_headers_map_to_its_fields_and_the_body_streams() {
         .mount(&server)
         .await;
 
-    let client = client_for(&server);
+    let client = client_for(&server, TOKEN);
     let mut download = client.download_file("f1").await.expect("download");
     assert_eq!(download.content_type.as_deref(), Some("application/pdf"));
     assert_eq!(download.content_length, Some(content.len() as u64));
@@ -721,7 +720,7 @@ async fn resumable_upload_sends_raw_parts() {
         .mount(&server)
         .await;
 
-    let client = client_for(&server);
+    let client = client_for(&server, TOKEN);
     let session = client
         .create_upload_session("c1", "big.bin", 8)
         .await

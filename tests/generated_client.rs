@@ -2,18 +2,17 @@
 //! API expects, replies parse into the generated types, and failures become typed errors that keep
 //! what the server said.
 
+mod support;
+
 use std::time::Duration;
 
 use matterapi::{Client, Error, types};
 use serde_json::json;
+use support::rest::client_for;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "s3cr3t-token-value";
-
-async fn client_for(server: &MockServer) -> Client {
-    Client::with_token(server.uri(), TOKEN).expect("client")
-}
 
 fn user_json() -> serde_json::Value {
     // As a real server sends it: `useAutomaticTimezone` is a string, `props` may be null.
@@ -36,8 +35,7 @@ async fn path_parameter_and_bearer_token_reach_the_server() {
         .mount(&server)
         .await;
 
-    let me = client_for(&server)
-        .await
+    let me = client_for(&server, TOKEN)
         .get_user()
         .user_id("me")
         .send()
@@ -62,8 +60,7 @@ async fn query_parameters_are_sent_by_name() {
         .mount(&server)
         .await;
 
-    let users = client_for(&server)
-        .await
+    let users = client_for(&server, TOKEN)
         .get_users()
         .page(2)
         .per_page(200)
@@ -98,8 +95,7 @@ async fn json_body_is_sent_and_the_created_post_parsed() {
         props: Default::default(),
         root_id: None,
     };
-    let post = client_for(&server)
-        .await
+    let post = client_for(&server, TOKEN)
         .create_post()
         .body(body)
         .send()
@@ -134,8 +130,7 @@ async fn mattermost_error_keeps_status_error_id_and_request_id() {
         .mount(&server)
         .await;
 
-    let err: Error = client_for(&server)
-        .await
+    let err: Error = client_for(&server, TOKEN)
         .get_user()
         .user_id("nobody")
         .send()
@@ -165,8 +160,7 @@ async fn request_id_comes_from_the_header_when_the_body_has_none() {
         )
         .mount(&server)
         .await;
-    let err: Error = client_for(&server)
-        .await
+    let err: Error = client_for(&server, TOKEN)
         .get_user()
         .user_id("me")
         .send()
@@ -188,8 +182,7 @@ async fn unexpected_status_keeps_the_body() {
         .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
         .mount(&server)
         .await;
-    let err: Error = client_for(&server)
-        .await
+    let err: Error = client_for(&server, TOKEN)
         .get_user()
         .user_id("me")
         .send()
@@ -213,8 +206,7 @@ async fn rate_limit_plain_text_reply_is_an_unexpected_status_with_its_body() {
         .respond_with(ResponseTemplate::new(429).set_body_string("limit exceeded\n"))
         .mount(&server)
         .await;
-    let err: Error = client_for(&server)
-        .await
+    let err: Error = client_for(&server, TOKEN)
         .get_user()
         .user_id("me")
         .send()
@@ -233,8 +225,7 @@ async fn malformed_success_reply_is_a_decode_error_with_the_raw_body() {
         .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 42, truncated"))
         .mount(&server)
         .await;
-    let err: Error = client_for(&server)
-        .await
+    let err: Error = client_for(&server, TOKEN)
         .get_user()
         .user_id("me")
         .send()
@@ -272,7 +263,7 @@ async fn replaced_token_is_used_by_clones_too() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = client_for(&server).await;
+    let client = client_for(&server, TOKEN);
     let clone = client.clone();
     client.set_token("second");
     clone

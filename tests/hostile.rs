@@ -6,13 +6,17 @@
 //! bodies without holding them); plain wrong replies use wiremock. Also the regression inputs
 //! found by the fuzz targets (`fuzz/`).
 
+mod support;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use matterapi::retry::RetryPolicy;
 use matterapi::{Client, Error, Options, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::logs::{self, Captured};
+use support::rest::read_head;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -38,29 +42,13 @@ where
             };
             let reply = Arc::clone(&reply);
             tokio::spawn(async move {
-                if read_head(&mut stream).await {
+                if read_head(&mut stream).await.is_some() {
                     reply(stream).await;
                 }
             });
         }
     });
     format!("http://{addr}")
-}
-
-/// Reads up to the end of the request head (`GET` requests have no body).
-async fn read_head(stream: &mut TcpStream) -> bool {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-        if head.len() > 64 * 1024 {
-            return false;
-        }
-    }
-    true
 }
 
 /// A server that writes `bytes` on each connection, then closes it.
@@ -72,12 +60,9 @@ async fn replying(bytes: &'static [u8]) -> String {
     .await
 }
 
+/// A client of the server at `url` with the request timeout `timeout`.
 fn client(url: &str, timeout: Duration) -> Client {
-    Client::builder(url)
-        .token("t")
-        .timeout(timeout)
-        .build()
-        .expect("client")
+    support::client_with(url, "t", |b| b.timeout(timeout))
 }
 
 /// `get_user("me")`, which must end within `limit` (a hang fails the test instead of hanging it),
@@ -87,16 +72,7 @@ async fn get_me(
     limit: Duration,
 ) -> (Result<matterapi::types::User, Error>, Duration) {
     let started = Instant::now();
-    let call = async {
-        client
-            .get_user()
-            .user_id("me")
-            .send()
-            .await
-            .map(|r| r.into_inner())
-            .map_err(Error::from)
-    };
-    let result = tokio::time::timeout(limit, call)
+    let result = tokio::time::timeout(limit, support::rest::me(client))
         .await
         .unwrap_or_else(|_| panic!("the call did not end within {limit:?}"));
     (result, started.elapsed())
@@ -789,15 +765,7 @@ async fn a_huge_rate_limit_reset_is_not_a_panic() {
                 .build()
                 .expect("client");
             // In its own task, so that a panic is reported as such.
-            let call = tokio::spawn(async move {
-                client
-                    .get_user()
-                    .user_id("me")
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(Error::from)
-            });
+            let call = tokio::spawn(async move { support::rest::me(&client).await.map(|_| ()) });
             let result = tokio::time::timeout(Duration::from_secs(10), call)
                 .await
                 .expect("the call did not end");
@@ -1091,31 +1059,12 @@ async fn a_call_with_a_token_redirected_to_another_host_sends_it_nothing() {
 
 // ===== verify=false is said =====
 
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What `f` logs at warn level and above (target `matterapi`).
 fn warnings_of(f: impl FnOnce()) -> String {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber = logs::subscriber(&captured, tracing::Level::WARN).finish();
     tracing::subscriber::with_default(subscriber, f);
-    let text = captured.0.lock().expect("lock").clone();
-    String::from_utf8(text).expect("utf-8")
+    captured.text()
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use matterapi::{Client, Error, ResponseValue, types};
-use support::Connection;
+use support::{Connection, admin};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -39,10 +39,6 @@ fn fails<T: Debug>(what: &str, reply: Reply<T>) -> Error {
 
 fn status(err: &Error) -> Option<u16> {
     err.status().map(|s| s.as_u16())
-}
-
-fn admin(conn: &Connection) -> Client {
-    support::client(conn, &conn.admin.token)
 }
 
 async fn alice(conn: &Connection) -> Client {

@@ -12,11 +12,7 @@ use std::time::Duration;
 
 use matterapi::files::UploadFile;
 use matterapi::{Client, Error};
-use support::Connection;
-
-fn admin(conn: &Connection) -> Client {
-    support::client(conn, &conn.admin.token)
-}
+use support::admin;
 
 // ----- a tiny PNG encoder (stored deflate blocks, no compression) -----
 

@@ -10,14 +10,10 @@ use std::collections::HashSet;
 
 use matterapi::paginate::{PostCursor, paginate};
 use matterapi::{Client, Error, types};
-use support::Connection;
+use support::admin;
 
 /// More than one page of the server's largest (200).
 const POSTS: usize = 210;
-
-fn admin(conn: &Connection) -> Client {
-    support::client(conn, &conn.admin.token)
-}
 
 /// Creates `n` posts in `channel_id`, one after the other, and gives their ids. One at a time so
 /// that no two share a `create_at` millisecond: the server orders its pages by `create_at`, and

@@ -20,32 +20,8 @@ use std::time::{Duration, Instant};
 
 use matterapi::Client;
 use matterapi::ws::{EventKind, EventStream, WsItem};
-use support::Connection;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn connection_file() -> Option<PathBuf> {
-    let explicit = std::env::var_os("MATTERAPI_TEST_RATELIMITED_CONNECTION").map(PathBuf::from);
-    let required = explicit.is_some() || std::env::var("CI").is_ok_and(|v| v == "true");
-    let file = explicit.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/testserver-ratelimited/connection.json")
-    });
-    if file.exists() {
-        Some(file)
-    } else if required {
-        panic!(
-            "the second test server is required, but {} is missing (see .ci/run)",
-            file.display()
-        );
-    } else {
-        eprintln!(
-            "skipping: no second test server ({} missing; see tests/live_restart.rs)",
-            file.display()
-        );
-        None
-    }
-}
 
 /// `testserver/server.sh restart` for the instance whose state folder holds `connection_file`.
 async fn restart_server(connection_file: &Path) {
@@ -90,12 +66,9 @@ async fn post(client: &Client, channel_id: &str, message: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_gives_resync_and_the_events_after_it_arrive() {
-    let Some(file) = connection_file() else {
+    let Some((file, conn)) = support::second_server("tests/live_restart.rs", true) else {
         return;
     };
-    let conn: Connection =
-        serde_json::from_str(&std::fs::read_to_string(&file).expect("connection file"))
-            .expect("connection file");
     let client = Client::builder(conn.url.as_str())
         .token(conn.admin.token.as_str())
         .ws_reconnect_wait_time(Duration::from_millis(300))

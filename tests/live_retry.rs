@@ -21,7 +21,8 @@
 
 #![cfg(feature = "users")]
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use matterapi::retry::RetryPolicy;
@@ -30,49 +31,12 @@ use matterapi::{Client, Error};
 /// Calls fired at once: well above the limiter's burst of 50.
 const BURST: usize = 120;
 
-fn connection() -> Option<serde_json::Value> {
-    let explicit = std::env::var_os("MATTERAPI_TEST_RATELIMITED_CONNECTION").map(PathBuf::from);
-    let file = explicit.clone().unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/testserver-ratelimited/connection.json")
-    });
-    match std::fs::read_to_string(&file) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("connection file")),
-        Err(e) if explicit.is_some() => panic!("cannot read {}: {e}", file.display()),
-        Err(_) => {
-            eprintln!(
-                "skipping: no rate-limited test server ({} missing; see tests/live_retry.rs)",
-                file.display()
-            );
-            None
-        }
-    }
-}
-
-fn client(conn: &serde_json::Value, policy: RetryPolicy) -> Client {
-    let url = conn["url"].as_str().expect("url");
-    let token = conn["bot"]["token"].as_str().expect("bot token");
-    Client::builder(url)
-        .token(token)
-        .retry(policy)
-        .build()
-        .expect("client")
-}
-
 /// `BURST` concurrent `GET /users/me` through `client`; their results.
 async fn burst(client: &Client) -> Vec<Result<(), Error>> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..BURST {
         let client = client.clone();
-        tasks.spawn(async move {
-            client
-                .get_user()
-                .user_id("me")
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(Error::from)
-        });
+        tasks.spawn(async move { support::rest::me(&client).await.map(|_| ()) });
     }
     let mut results = Vec::new();
     while let Some(done) = tasks.join_next().await {
@@ -88,11 +52,13 @@ async fn let_the_limiter_refill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_beyond_the_rate_limit_succeeds_with_retries_counted() {
-    let Some(conn) = connection() else { return };
+    let Some((_, conn)) = support::second_server("tests/live_retry.rs", false) else {
+        return;
+    };
 
     // Without retries, the limiter's 429s come back as errors carrying the wait it asks for.
     let_the_limiter_refill().await;
-    let off = client(&conn, RetryPolicy::off());
+    let off = support::client_with(&conn.url, &conn.bot.token, |b| b.retry(RetryPolicy::off()));
     let results = burst(&off).await;
     let limited: Vec<&Error> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(!limited.is_empty(), "the limiter is not on");
@@ -115,7 +81,7 @@ async fn a_burst_beyond_the_rate_limit_succeeds_with_retries_counted() {
     let policy = RetryPolicy::default()
         .max_attempts(20)
         .max_wait(Duration::from_secs(60));
-    let on = client(&conn, policy);
+    let on = support::client_with(&conn.url, &conn.bot.token, |b| b.retry(policy));
     let started = Instant::now();
     let results = burst(&on).await;
     let failed: Vec<&Error> = results.iter().filter_map(|r| r.as_ref().err()).collect();
@@ -140,9 +106,11 @@ async fn a_burst_beyond_the_rate_limit_succeeds_with_retries_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_allowing_less_wait_than_the_server_asks_fails_at_once() {
-    let Some(conn) = connection() else { return };
+    let Some((_, conn)) = support::second_server("tests/live_retry.rs", false) else {
+        return;
+    };
     let short = RetryPolicy::default().max_wait(Duration::from_millis(500));
-    let client = client(&conn, short);
+    let client = support::client_with(&conn.url, &conn.bot.token, |b| b.retry(short));
 
     // Exhaust the bucket, then one more call: the server asks for 1 s, more than 0.5 s allowed.
     let mut attempts = 0;

@@ -5,7 +5,7 @@
 //! environment-style maps, their defaults, the websocket URL, bad values as `Error::Config` naming
 //! the field, and secrets that never show in `Debug`.
 
-mod tls_support;
+mod support;
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use matterapi::{Auth, Client, ClientBuilder, Error, Options, Proxies};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tls_support::{Pki, TempDir, http_proxy, https_server, seen};
+use support::rest::me;
+use support::tls::{Pki, TempDir, http_proxy, https_server, seen};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -37,11 +38,6 @@ fn from_options(options: Options) -> matterapi::Result<Client> {
     Client::from_options(options)
 }
 
-/// `GET /api/v4/users/me` through `client`.
-async fn me(client: &Client) -> matterapi::Result<matterapi::types::User> {
-    Ok(client.get_user().user_id("me").send().await?.into_inner())
-}
-
 async fn user_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -50,14 +46,6 @@ async fn user_server() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// The message of a `Config` error (and a failure for any other outcome).
-fn config_message<T: std::fmt::Debug>(result: matterapi::Result<T>) -> String {
-    match result {
-        Err(Error::Config(message)) => message,
-        other => panic!("expected Error::Config, got {other:?}"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,17 +161,6 @@ async fn mutual_tls_with_cert_and_key_in_one_file() {
     let chains = seen(&server.client_chains);
     assert_eq!(chains.len(), 1);
     assert_eq!(chains[0].first(), Some(&pki.client.cert_der));
-}
-
-#[tokio::test]
-async fn client_cert_without_its_key_is_a_config_error() {
-    let pki = Pki::new();
-    let dir = TempDir::new("mtls-nokey");
-    let cert = dir.write("client.pem", &pki.client.cert_pem);
-    let message = config_message(build(
-        Client::builder("https://127.0.0.1:1").client_cert(cert, None),
-    ));
-    assert!(message.contains("client_cert"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -690,195 +667,211 @@ fn websocket_url_is_derived_from_the_url() {
 // ---------------------------------------------------------------------------------------------
 // Bad values
 
-#[test]
-fn url_that_is_not_a_url_names_url() {
-    let message = config_message(Options::builder("chat example").options());
-    assert!(
-        message.contains("`url`") && message.contains("chat example"),
-        "{message}"
-    );
+/// A text that a bad value's `Error::Config` message must contain: as written, or in any letter
+/// case.
+enum Says {
+    Exactly(String),
+    AnyCase(&'static str),
 }
 
-#[test]
-fn ftp_url_names_url_and_the_schemes() {
-    let message = config_message(Options::builder("ftp://chat.example.com").options());
-    assert!(message.contains("`url`"), "{message}");
-    assert!(message.contains("http or https"), "{message}");
+/// Each of `texts`, as written.
+fn says(texts: &[&str]) -> Vec<Says> {
+    texts
+        .iter()
+        .map(|t| Says::Exactly((*t).to_owned()))
+        .collect()
 }
 
-#[test]
-fn ws_url_with_http_scheme_names_ws_url() {
-    let message = config_message(
-        Options::builder("https://chat.example.com")
-            .ws_url("https://chat.example.com/ws")
-            .options(),
-    );
-    assert!(
-        message.contains("`ws_url`") && message.contains("ws or wss"),
-        "{message}"
-    );
+/// A result with its value shown (`Debug`), so that the rows of a table have one type.
+fn shown<T: std::fmt::Debug>(result: matterapi::Result<T>) -> matterapi::Result<String> {
+    result.map(|value| format!("{value:?}"))
 }
 
-#[test]
-fn basepath_without_slash_names_basepath() {
-    let message = config_message(
-        Options::builder("https://chat.example.com")
-            .basepath("api/v4")
-            .options(),
-    );
-    assert!(message.contains("`basepath`"), "{message}");
-}
-
-#[test]
-fn negative_timeout_in_json_is_a_config_error() {
-    let message = config_message(Options::from_json(
-        r#"{"url": "http://127.0.0.1:8065", "timeout": -1}"#,
-    ));
-    assert!(message.contains("zero or more"), "{message}");
-}
-
-#[test]
-fn negative_timeout_in_json_names_timeout() {
-    let message = config_message(Options::from_json(
-        r#"{"url": "http://127.0.0.1:8065", "timeout": -1}"#,
-    ));
-    assert!(message.contains("timeout"), "{message}");
-}
-
-#[test]
-fn zero_timeout_names_timeout() {
-    let message = config_message(
-        Options::builder("http://127.0.0.1:8065")
-            .timeout(Duration::ZERO)
-            .options(),
-    );
-    assert!(
-        message.contains("`timeout`") && message.contains("zero"),
-        "{message}"
-    );
-    let message = config_message(Options::from_json(
-        r#"{"url": "http://127.0.0.1:8065", "timeout": "0ms"}"#,
-    ));
-    assert!(message.contains("`timeout`"), "{message}");
-}
-
-#[test]
-fn unknown_field_is_named() {
-    let message = config_message(Options::from_json(
-        r#"{"url": "http://127.0.0.1:8065", "tiemout": 3}"#,
-    ));
-    assert!(message.contains("tiemout"), "{message}");
-    let message = config_message(Options::from_env_map(
-        "MATTERAPI_",
-        [
-            ("MATTERAPI_URL", "http://127.0.0.1:8065"),
-            ("MATTERAPI_TIEMOUT", "3"),
-        ],
-    ));
-    assert!(message.contains("tiemout"), "{message}");
-}
-
-#[test]
-fn unreadable_ca_cert_names_ca_cert_and_the_path() {
-    let dir = TempDir::new("ca-missing");
-    let missing = dir.path().join("no-such-ca.pem");
-    let message = config_message(build(
-        Client::builder("https://127.0.0.1:1").ca_cert(&missing),
-    ));
-    assert!(message.contains("`ca_cert`"), "{message}");
-    assert!(
-        message.contains(&missing.display().to_string()),
-        "{message}"
-    );
-}
-
-#[test]
-fn ca_cert_that_is_not_pem_names_ca_cert() {
-    let dir = TempDir::new("ca-garbage");
-    let garbage = dir.write("ca.pem", "this is not a certificate\n");
-    let message = config_message(build(
-        Client::builder("https://127.0.0.1:1").ca_cert(&garbage),
-    ));
-    assert!(message.contains("`ca_cert`"), "{message}");
-    assert!(
-        message.contains(&garbage.display().to_string()),
-        "{message}"
-    );
-}
-
-#[test]
-fn client_key_without_client_cert_names_both() {
-    let mut o = Options::new("https://127.0.0.1:1");
-    o.client_key = Some("client.key".into());
-    let message = config_message(o.validated());
-    assert!(
-        message.contains("`client_key`") && message.contains("client_cert"),
-        "{message}"
-    );
-}
-
-#[test]
-fn bad_proxy_url_names_the_proxy_field() {
-    let mut proxies = Proxies::default();
-    proxies.http = Some("not a proxy url".into());
-    let message = config_message(
-        Options::builder("http://127.0.0.1:8065")
-            .proxies(proxies)
-            .options(),
-    );
-    assert!(message.contains("`proxies.http`"), "{message}");
-    assert!(message.contains("not a proxy url"), "{message}");
-}
-
-#[test]
-fn bad_bool_in_env_map_is_a_config_error() {
-    let message = config_message(Options::from_env_map(
-        "MATTERAPI_",
-        [
-            ("MATTERAPI_URL", "http://127.0.0.1:8065"),
-            ("MATTERAPI_VERIFY", "maybe"),
-        ],
-    ));
-    assert!(
-        message.contains("maybe") && message.contains("boolean"),
-        "{message}"
-    );
-}
-
-#[test]
-fn bad_bool_in_env_map_names_verify() {
-    let message = config_message(Options::from_env_map(
-        "MATTERAPI_",
-        [
-            ("MATTERAPI_URL", "http://127.0.0.1:8065"),
-            ("MATTERAPI_VERIFY", "maybe"),
-        ],
-    ));
-    assert!(message.to_lowercase().contains("verify"), "{message}");
-}
-
-#[test]
-fn timeout_too_big_for_a_duration_is_a_config_error() {
-    for text in [
-        r#"{"url": "http://127.0.0.1:8065", "timeout": 1e20}"#,
-        r#"{"url": "http://127.0.0.1:8065", "timeout": "1e20s"}"#,
-        r#"{"url": "http://127.0.0.1:8065", "timeout": 18446744073709551615}"#,
-    ] {
-        let result = std::panic::catch_unwind(|| Options::from_json(text));
-        let result = result.unwrap_or_else(|_| panic!("from_json panicked on {text}"));
-        let message = config_message(result);
-        assert!(message.contains("timeout"), "{message}");
+/// Checks each row of a table of bad values: the outcome is `Error::Config` and its message
+/// contains every text of the row; every failure names the row.
+fn assert_config_errors(rows: Vec<(&str, matterapi::Result<String>, Vec<Says>)>) {
+    for (case, outcome, expected) in rows {
+        let message = match outcome {
+            Err(Error::Config(message)) => message,
+            other => panic!("{case}: expected Error::Config, got {other:?}"),
+        };
+        for text in expected {
+            match text {
+                Says::Exactly(text) => assert!(message.contains(&text), "{case}: {message}"),
+                Says::AnyCase(text) => {
+                    assert!(message.to_lowercase().contains(text), "{case}: {message}")
+                }
+            }
+        }
     }
 }
 
 #[test]
-fn empty_token_names_auth_token() {
-    let message = config_message(
-        Options::builder("http://127.0.0.1:8065")
-            .token("")
-            .options(),
-    );
-    assert!(message.contains("`auth.token`"), "{message}");
+fn bad_option_values_are_config_errors_naming_the_field() {
+    let from_json = |text: &str| shown(Options::from_json(text));
+    let from_env = |name: &str, value: &str| {
+        shown(Options::from_env_map(
+            "MATTERAPI_",
+            [("MATTERAPI_URL", "http://127.0.0.1:8065"), (name, value)],
+        ))
+    };
+    // A value too big for a `Duration` must be an error, not a panic.
+    let from_json_unwinding = |text: &str| {
+        let result = std::panic::catch_unwind(|| Options::from_json(text));
+        shown(result.unwrap_or_else(|_| panic!("from_json panicked on {text}")))
+    };
+    let mut bad_proxy = Proxies::default();
+    bad_proxy.http = Some("not a proxy url".into());
+    let rows = vec![
+        (
+            "a url that is not a URL names url",
+            shown(Options::builder("chat example").options()),
+            says(&["`url`", "chat example"]),
+        ),
+        (
+            "an ftp url names url and the schemes",
+            shown(Options::builder("ftp://chat.example.com").options()),
+            says(&["`url`", "http or https"]),
+        ),
+        (
+            "a ws_url with an http scheme names ws_url",
+            shown(
+                Options::builder("https://chat.example.com")
+                    .ws_url("https://chat.example.com/ws")
+                    .options(),
+            ),
+            says(&["`ws_url`", "ws or wss"]),
+        ),
+        (
+            "a basepath without a slash names basepath",
+            shown(
+                Options::builder("https://chat.example.com")
+                    .basepath("api/v4")
+                    .options(),
+            ),
+            says(&["`basepath`"]),
+        ),
+        (
+            "a negative timeout in JSON is a config error",
+            from_json(r#"{"url": "http://127.0.0.1:8065", "timeout": -1}"#),
+            says(&["zero or more"]),
+        ),
+        (
+            "a negative timeout in JSON names timeout",
+            from_json(r#"{"url": "http://127.0.0.1:8065", "timeout": -1}"#),
+            says(&["timeout"]),
+        ),
+        (
+            "a zero timeout names timeout",
+            shown(
+                Options::builder("http://127.0.0.1:8065")
+                    .timeout(Duration::ZERO)
+                    .options(),
+            ),
+            says(&["`timeout`", "zero"]),
+        ),
+        (
+            "a zero timeout in JSON names timeout",
+            from_json(r#"{"url": "http://127.0.0.1:8065", "timeout": "0ms"}"#),
+            says(&["`timeout`"]),
+        ),
+        (
+            "an unknown field in JSON is named",
+            from_json(r#"{"url": "http://127.0.0.1:8065", "tiemout": 3}"#),
+            says(&["tiemout"]),
+        ),
+        (
+            "an unknown field in an env map is named",
+            from_env("MATTERAPI_TIEMOUT", "3"),
+            says(&["tiemout"]),
+        ),
+        (
+            "a bad proxy url names the proxy field",
+            shown(
+                Options::builder("http://127.0.0.1:8065")
+                    .proxies(bad_proxy)
+                    .options(),
+            ),
+            says(&["`proxies.http`", "not a proxy url"]),
+        ),
+        (
+            "a bad bool in an env map is a config error",
+            from_env("MATTERAPI_VERIFY", "maybe"),
+            says(&["maybe", "boolean"]),
+        ),
+        (
+            "a bad bool in an env map names verify",
+            from_env("MATTERAPI_VERIFY", "maybe"),
+            vec![Says::AnyCase("verify")],
+        ),
+        (
+            "a timeout of 1e20 seconds is too big for a duration",
+            from_json_unwinding(r#"{"url": "http://127.0.0.1:8065", "timeout": 1e20}"#),
+            says(&["timeout"]),
+        ),
+        (
+            "a timeout of \"1e20s\" is too big for a duration",
+            from_json_unwinding(r#"{"url": "http://127.0.0.1:8065", "timeout": "1e20s"}"#),
+            says(&["timeout"]),
+        ),
+        (
+            "a timeout of u64::MAX seconds is too big for a duration",
+            from_json_unwinding(
+                r#"{"url": "http://127.0.0.1:8065", "timeout": 18446744073709551615}"#,
+            ),
+            says(&["timeout"]),
+        ),
+        (
+            "an empty token names auth.token",
+            shown(
+                Options::builder("http://127.0.0.1:8065")
+                    .token("")
+                    .options(),
+            ),
+            says(&["`auth.token`"]),
+        ),
+    ];
+    assert_config_errors(rows);
+}
+
+#[test]
+fn bad_tls_files_are_config_errors_naming_the_field() {
+    let pki = Pki::new();
+    let dir = TempDir::new("tls-bad");
+    let missing = dir.path().join("no-such-ca.pem");
+    let garbage = dir.write("ca.pem", "this is not a certificate\n");
+    let cert = dir.write("client.pem", &pki.client.cert_pem);
+    let mut key_alone = Options::new("https://127.0.0.1:1");
+    key_alone.client_key = Some("client.key".into());
+    let rows = vec![
+        (
+            "an unreadable ca_cert names ca_cert and the path",
+            shown(build(
+                Client::builder("https://127.0.0.1:1").ca_cert(&missing),
+            )),
+            says(&["`ca_cert`", &missing.display().to_string()]),
+        ),
+        (
+            "a ca_cert that is not PEM names ca_cert and the path",
+            shown(build(
+                Client::builder("https://127.0.0.1:1").ca_cert(&garbage),
+            )),
+            says(&["`ca_cert`", &garbage.display().to_string()]),
+        ),
+        (
+            "a client_cert without its key is a config error",
+            shown(build(
+                Client::builder("https://127.0.0.1:1").client_cert(cert, None),
+            )),
+            says(&["client_cert"]),
+        ),
+        (
+            "a client_key without client_cert names both",
+            shown(key_alone.validated()),
+            says(&["`client_key`", "client_cert"]),
+        ),
+    ];
+    assert_config_errors(rows);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 
 #![cfg(all(feature = "users", feature = "posts"))]
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 
 use matterapi::paginate::{MAX_PER_PAGE, PostCursor, paginate};
@@ -12,12 +14,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// A client of `server` that does not retry.
 fn client(server: &MockServer) -> Client {
-    Client::builder(server.uri())
-        .token("t")
-        .retry(matterapi::retry::RetryPolicy::off())
-        .build()
-        .expect("client")
+    support::client_with(&server.uri(), "t", |b| {
+        b.retry(matterapi::retry::RetryPolicy::off())
+    })
 }
 
 fn users(from: usize, count: usize) -> Value {

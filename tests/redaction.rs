@@ -1,29 +1,17 @@
 //! No token or password in any `Debug`, `Display`, error or debug-level trace, including a login's.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use matterapi::{Auth, Client, Options};
 use serde_json::json;
+use support::logs::{self, Captured};
+use support::rest::login_reply;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PASSWORD: &str = "Pa55word-never-shown";
 const MFA: &str = "424242";
 const SESSION: &str = "session-token-never-shown";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_hidden(what: &str, text: &str) {
     for secret in [PASSWORD, MFA, SESSION] {
@@ -36,11 +24,7 @@ async fn a_debug_trace_of_a_login_shows_no_secret() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v4/users/login"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Token", SESSION)
-                .set_body_json(json!({"id": "u1", "username": "alice"})),
-        )
+        .respond_with(login_reply(SESSION))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -52,12 +36,7 @@ async fn a_debug_trace_of_a_login_shows_no_secret() {
         .await;
 
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber = logs::subscriber(&captured, tracing::Level::TRACE).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let client = Client::builder(server.uri())
@@ -74,7 +53,7 @@ async fn a_debug_trace_of_a_login_shows_no_secret() {
         .unwrap_err()
         .into();
 
-    let trace = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let trace = captured.text();
     assert!(
         trace.contains("/api/v4/users/login"),
         "the login is traced: {trace}"
@@ -143,10 +122,8 @@ async fn a_raw_login_reply_shows_no_token_in_its_debug() {
     Mock::given(method("POST"))
         .and(path("/api/v4/users/login"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Token", SESSION)
-                .insert_header("Set-Cookie", format!("MMAUTHTOKEN={SESSION}; Path=/"))
-                .set_body_json(json!({"id": "u1", "username": "alice"})),
+            login_reply(SESSION)
+                .insert_header("Set-Cookie", format!("MMAUTHTOKEN={SESSION}; Path=/")),
         )
         .mount(&server)
         .await;

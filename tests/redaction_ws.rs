@@ -3,36 +3,22 @@
 //! the crate's default features, which also forwards the `log` records of dependencies
 //! (tungstenite's handshake and frame lines). Its own test binary: the subscriber is global.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use matterapi::ws::{EventKind, EventStream, WsItem};
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-use ws_peer::Peer;
+use support::logs::{self, Captured};
+use support::rest::{rest_refusing, session_expired};
+use support::ws_peer::{self, Peer};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 const PASSWORD: &str = "Pa55word-of-the-listener";
 const FIRST: &str = "first-session-token-never-shown";
 const SECOND: &str = "second-session-token-never-shown";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 async fn until(stream: &mut EventStream, what: &str, pick: impl Fn(&WsItem) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -54,48 +40,17 @@ fn is_hello(item: &WsItem) -> bool {
 #[tokio::test]
 async fn a_listeners_trace_with_default_subscriber_features_shows_no_secret() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    logs::subscriber(&captured, tracing::Level::TRACE).init();
 
     let peer = Peer::start().await;
     peer.knobs(|k| k.silent_unauthenticated = true);
     peer.add_token(FIRST);
     peer.add_token(SECOND);
-    let rest = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/users/me"))
-        .and(header("authorization", format!("Bearer {FIRST}").as_str()))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "id": "api.context.session_expired.app_error",
-            "message": "Invalid or expired session, please login again.",
-            "detailed_error": format!("token={FIRST}"),
-            "status_code": 401
-        })))
-        .with_priority(1)
-        .mount(&rest)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/users/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
-        .with_priority(2)
-        .mount(&rest)
-        .await;
-    for token in [FIRST, SECOND] {
-        Mock::given(method("POST"))
-            .and(path("/api/v4/users/login"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Token", token)
-                    .set_body_json(json!({"id": "u1", "username": "alice"})),
-            )
-            .up_to_n_times(1)
-            .mount(&rest)
-            .await;
-    }
+    // The 401's detail carries the token, as the server's does.
+    let mut refusal = session_expired();
+    refusal["detailed_error"] = json!(format!("token={FIRST}"));
+    let refusal = ResponseTemplate::new(401).set_body_json(refusal);
+    let rest = rest_refusing(FIRST, refusal, &[FIRST, SECOND]).await;
     Mock::given(method("POST"))
         .and(path("/api/v4/users/logout"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK"})))
@@ -137,7 +92,7 @@ async fn a_listeners_trace_with_default_subscriber_features_shows_no_secret() {
     handle.shutdown().await;
     client.logout().await.expect("logout");
 
-    let trace = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let trace = captured.text();
     assert!(
         trace.contains("tungstenite"),
         "the `log` records of tungstenite are forwarded (default features): {trace}"

@@ -3,6 +3,8 @@
 //! `X-RateLimit-Reset`, backoff with jitter), when it gives up (a wait longer than allowed, the
 //! last attempt, a streamed body), and the counters.
 
+mod support;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use matterapi::retry::{RetryPolicy, RetryStats, requested_wait};
@@ -16,12 +18,9 @@ fn fast() -> RetryPolicy {
     RetryPolicy::default().backoff_between(Duration::from_millis(5), Duration::from_millis(20))
 }
 
+/// A client of the server at `uri` that retries as `policy` says.
 fn client(uri: &str, policy: RetryPolicy) -> Client {
-    Client::builder(uri)
-        .token("t")
-        .retry(policy)
-        .build()
-        .expect("client")
+    support::client_with(uri, "t", |b| b.retry(policy))
 }
 
 fn me() -> ResponseTemplate {
@@ -55,9 +54,10 @@ async fn mount_sequence(
         .await;
 }
 
+/// The user name of `GET /users/me`.
 async fn get_me(client: &Client) -> Result<String, Error> {
-    let me = client.get_user().user_id("me").send().await?;
-    Ok(me.username.clone().unwrap_or_default())
+    let me = support::rest::me(client).await?;
+    Ok(me.username.unwrap_or_default())
 }
 
 fn post_body() -> types::CreatePostBody {

@@ -1,4 +1,8 @@
-//! Shared test support: the live Mattermost test server's connection details.
+//! Shared test support: the live Mattermost test server's connection details (here), and the fakes
+//! and tools the test files share: [`rest`] (wiremock REST fakes, raw loopback HTTP), [`tls`] (a
+//! PKI made in the test, an HTTPS server, a recording proxy), [`logs`] (a trace captured in
+//! memory), [`ws_peer`] (a scripted websocket peer). Each test binary uses a part of it, hence
+//! `dead_code` is allowed for all of it.
 //!
 //! The live suite runs when `MATTERAPI_TEST_CONNECTION` names a connection file, or the default one
 //! (`target/testserver/connection.json`, written by `cargo xtask server start`) exists. In CI
@@ -6,8 +10,13 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod rest;
+pub mod tls;
+pub mod ws_peer;
+
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -65,32 +74,93 @@ fn connection_file() -> PathBuf {
 
 /// The live server's connection, or `None` (with a note) when there is none and this is not CI.
 pub fn live() -> Option<Connection> {
-    let file = connection_file();
-    match std::fs::read_to_string(&file) {
+    read_connection(
+        &connection_file(),
+        ci().then_some("CI=true"),
+        "live test server",
+        "run `cargo xtask server start`",
+    )
+}
+
+/// The second test server, the rate-limited instance that `.ci/run` starts (`testserver/server.sh`
+/// with its own `MM_TEST_STATE`): its connection file, `$MATTERAPI_TEST_RATELIMITED_CONNECTION` or
+/// else `target/testserver-ratelimited/connection.json`, and the connection read from it. `None`
+/// (with a note that names `test_file`) when the file cannot be read and the server is not
+/// required; it is required when the variable is set, and also under `CI=true` when
+/// `required_in_ci`.
+pub fn second_server(test_file: &str, required_in_ci: bool) -> Option<(PathBuf, Connection)> {
+    let explicit = std::env::var_os("MATTERAPI_TEST_RATELIMITED_CONNECTION").map(PathBuf::from);
+    let required = if explicit.is_some() {
+        Some("MATTERAPI_TEST_RATELIMITED_CONNECTION is set")
+    } else {
+        (required_in_ci && ci()).then_some("CI=true")
+    };
+    let file = explicit.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/testserver-ratelimited/connection.json")
+    });
+    let hint = format!("see {test_file} and .ci/run");
+    let conn = read_connection(&file, required, "second test server", &hint)?;
+    Some((file, conn))
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The connection in `file`. When it cannot be read: a panic if it is `required` (the reason
+/// given), else `None` and a note that the test skips; `server` and `hint` say what is missing and
+/// how to get it.
+fn read_connection(
+    file: &Path,
+    required: Option<&str>,
+    server: &str,
+    hint: &str,
+) -> Option<Connection> {
+    match std::fs::read_to_string(file) {
         Ok(text) => Some(
             serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("invalid connection file {}: {e}", file.display())),
         ),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "CI requires the live test server, but {} cannot be read: {e} (run `cargo xtask server start`)",
-            file.display()
-        ),
-        Err(_) => {
-            // Written to the process's stderr, not through the test harness's capture, so that a
-            // passing run still shows that the live tests skipped and why.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping a live test: no live test server ({} missing; run `cargo xtask server start`)",
+        Err(e) => match required {
+            Some(why) => panic!(
+                "the {server} is required ({why}), but {} cannot be read: {e} ({hint})",
                 file.display()
-            );
-            None
-        }
+            ),
+            None => {
+                // Written to the process's stderr, not through the test harness's capture, so that
+                // a passing run still shows that the live tests skipped and why.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping a live test: no {server} ({} missing; {hint})",
+                    file.display()
+                );
+                None
+            }
+        },
     }
+}
+
+/// A client of the server at `url` with the bearer token `token` and what `configure` sets
+/// (`|b| b` for the defaults): how the tests build their clients.
+pub fn client_with(
+    url: &str,
+    token: &str,
+    configure: impl FnOnce(matterapi::ClientBuilder) -> matterapi::ClientBuilder,
+) -> matterapi::Client {
+    configure(matterapi::Client::builder(url).token(token))
+        .build()
+        .expect("client")
 }
 
 /// A client authenticated with `token`.
 pub fn client(conn: &Connection, token: &str) -> matterapi::Client {
-    matterapi::Client::with_token(conn.url.as_str(), token).expect("client")
+    client_with(&conn.url, token, |b| b)
+}
+
+/// A client of the system admin.
+pub fn admin(conn: &Connection) -> matterapi::Client {
+    client(conn, &conn.admin.token)
 }
 
 /// Logs in with login id and password (and an MFA code) through `Client::login`.
