@@ -187,6 +187,23 @@ impl<T, P> Core<T, P> {
     }
 }
 
+/// The next item of `stream`: the inherent `next()` of both walks.
+async fn next_of<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+/// Every item of `stream`, or its first error: the inherent `try_collect()` of both walks.
+async fn collect_of<S, T>(mut stream: S) -> Result<Vec<T>>
+where
+    S: Stream<Item = Result<T>> + Unpin,
+{
+    let mut all = Vec::new();
+    while let Some(item) = next_of(&mut stream).await {
+        all.push(item?);
+    }
+    Ok(all)
+}
+
 /// The `page`/`per_page` walker of [`Paginate`].
 struct Pages<F, T> {
     fetch: F,
@@ -308,16 +325,12 @@ where
 {
     /// The next item, `None` at the end.
     pub async fn next(&mut self) -> Option<Result<T>> {
-        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+        next_of(self).await
     }
 
     /// Every item, or the first error.
-    pub async fn try_collect(mut self) -> Result<Vec<T>> {
-        let mut all = Vec::new();
-        while let Some(item) = self.next().await {
-            all.push(item?);
-        }
-        Ok(all)
+    pub async fn try_collect(self) -> Result<Vec<T>> {
+        collect_of(self).await
     }
 }
 
@@ -349,7 +362,7 @@ mod posts {
 
     use futures_core::Stream;
 
-    use super::{Core, MAX_PER_PAGE, Walker};
+    use super::{Core, MAX_PER_PAGE, Walker, collect_of, next_of};
     use crate::error::{Error, Result};
     use crate::generated::Client;
     use crate::types::{Post, PostList};
@@ -471,16 +484,12 @@ mod posts {
 
         /// The next post, `None` at the end.
         pub async fn next(&mut self) -> Option<Result<Post>> {
-            std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+            next_of(self).await
         }
 
         /// Every post, or the first error.
-        pub async fn try_collect(mut self) -> Result<Vec<Post>> {
-            let mut all = Vec::new();
-            while let Some(post) = self.next().await {
-                all.push(post?);
-            }
-            Ok(all)
+        pub async fn try_collect(self) -> Result<Vec<Post>> {
+            collect_of(self).await
         }
     }
 
