@@ -108,37 +108,13 @@ fn apply_proxies(
     options: &Options,
     mut b: reqwest::ClientBuilder,
 ) -> Result<reqwest::ClientBuilder> {
-    let p = &options.proxies;
-    let explicit = p.http.is_some() || p.https.is_some() || p.all.is_some();
-    if !p.from_env && !explicit {
-        return Ok(b.no_proxy());
-    }
-    let no_proxy = p
-        .no_proxy
-        .as_deref()
-        .and_then(reqwest::NoProxy::from_string)
-        .or_else(|| {
-            if p.from_env {
-                reqwest::NoProxy::from_env()
-            } else {
-                None
-            }
-        });
-    let env = |names: [&str; 2]| -> Option<String> {
-        if !p.from_env {
-            return None;
-        }
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok())
-            .filter(|v| !v.is_empty())
-    };
-    let http = p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"]));
-    let https = p
-        .https
-        .clone()
-        .or_else(|| env(["HTTPS_PROXY", "https_proxy"]));
-    let all = p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"]));
+    let ProxyUrls {
+        http,
+        https,
+        all,
+        no_proxy,
+    } = proxy_urls(options);
+    let no_proxy = no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
     type Make = fn(&str) -> reqwest::Result<reqwest::Proxy>;
     let entries: [(&str, Option<String>, Make); 3] = [
         ("proxies.http", http, |u| reqwest::Proxy::http(u)),
@@ -155,6 +131,41 @@ fn apply_proxies(
         }
     }
     Ok(b)
+}
+
+/// The proxies the options ask for: the explicit ones, else (with `proxies.from_env`) those of
+/// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lower-case names). The one
+/// resolver of REST and the websocket: each then picks by scheme (`http`/`ws` or `https`/`wss`,
+/// else `all`) and skips the hosts of `no_proxy`.
+#[derive(Debug, Default)]
+pub(crate) struct ProxyUrls {
+    pub(crate) http: Option<String>,
+    pub(crate) https: Option<String>,
+    pub(crate) all: Option<String>,
+    pub(crate) no_proxy: Option<String>,
+}
+
+/// [`ProxyUrls`] of `options`, the environment read once.
+pub(crate) fn proxy_urls(options: &Options) -> ProxyUrls {
+    let p = &options.proxies;
+    let env = |names: [&str; 2]| -> Option<String> {
+        if !p.from_env {
+            return None;
+        }
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.is_empty())
+    };
+    ProxyUrls {
+        http: p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"])),
+        https: p
+            .https
+            .clone()
+            .or_else(|| env(["HTTPS_PROXY", "https_proxy"])),
+        all: p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"])),
+        no_proxy: p.no_proxy.clone().or_else(|| env(["NO_PROXY", "no_proxy"])),
+    }
 }
 
 #[cfg(feature = "rustls")]
