@@ -35,7 +35,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use reqwest::Url;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -47,30 +46,13 @@ use crate::options::Auth;
 use crate::ws::backoff::{Backoff, Jitter};
 use crate::ws::decide::{self, End, Next, Policy, SessionState};
 use crate::ws::error::{BadFrameKind, WsError};
-use crate::ws::event::{self, Event, EventKind, Frame, Parsed, Reply};
+use crate::ws::event::{self, DisconnectReason, Event, EventKind, Frame, Parsed, Reply, WsItem};
 use crate::ws::handshake::{self, Attempt, Opened, Ws, request_text, send_text};
+use crate::ws::settings::Settings;
 use crate::ws::transport::Transport;
-use crate::ws::{DisconnectReason, WsItem};
 
 /// The server closes the connection on client messages larger than this.
 pub(crate) const MAX_CLIENT_MESSAGE: usize = 8 * 1024;
-
-/// The resolved settings of one listener.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) url: Url,
-    pub(crate) relogin: bool,
-    pub(crate) ping_interval: Duration,
-    pub(crate) ping_timeout: Duration,
-    pub(crate) hello_timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) write_timeout: Duration,
-    pub(crate) close_timeout: Duration,
-    pub(crate) buffer: usize,
-    pub(crate) user_agent: String,
-    /// The longest message accepted (the options' `max_body_size`).
-    pub(crate) max_message_size: usize,
-}
 
 /// What the handle can see of the connection.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +62,7 @@ pub(crate) struct Status {
     pub(crate) stopped: bool,
 }
 
-/// A request from a [`WsHandle`](crate::ws::WsHandle) to the task.
+/// A request from a [`WsHandle`](crate::ws::handle::WsHandle) to the task.
 #[derive(Debug)]
 pub(crate) enum Command {
     Action {

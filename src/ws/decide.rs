@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::ws::DisconnectReason;
 use crate::ws::backoff::Backoff;
 use crate::ws::error::WsError;
+use crate::ws::event::DisconnectReason;
 
 /// How a connection, or an attempt at one, ended.
 #[derive(Debug)]
@@ -47,7 +47,8 @@ pub(crate) struct SessionState {
 /// The settings `decide` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Policy {
-    /// Logging in again is allowed ([`Websocket::relogin`](crate::ws::Websocket::relogin)).
+    /// Logging in again is allowed
+    /// ([`Websocket::relogin`](crate::ws::listener::Websocket::relogin)).
     pub(crate) relogin: bool,
 }
 
@@ -58,7 +59,8 @@ pub(crate) enum Next {
     Resume {
         /// The wait first.
         delay: Duration,
-        /// What the stream is told ([`WsItem::Disconnected`](crate::ws::WsItem::Disconnected)).
+        /// What the stream is told
+        /// ([`WsItem::Disconnected`](crate::ws::event::WsItem::Disconnected)).
         reason: DisconnectReason,
     },
     /// Start a new connection after `delay` (the previous one cannot be resumed).

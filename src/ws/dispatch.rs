@@ -1,21 +1,25 @@
-//! Calling a handler for each event of an [`EventStream`]: one at a time in order, or
-//! concurrently with a bounded number in flight. Handler errors and panics are logged (tracing) and
-//! counted, never fatal; lifecycle items are logged and counted.
+//! The listener's [`EventStream`] and what consumes it for a handler: calling the handler for each
+//! event, one at a time in order or concurrently with a bounded number in flight, the
+//! `on_resync`/`on_connection` callbacks, and the [`WsStats`] counts. Handler errors and panics are
+//! logged (tracing) and counted, never fatal; lifecycle items are logged and counted.
 
 use std::error::Error as StdError;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::ws::{Event, EventStream, WsError, WsItem};
+use crate::ws::error::WsError;
+use crate::ws::event::{Event, WsItem};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// The callback of [`Websocket::on_resync`](crate::ws::Websocket::on_resync).
+/// The callback of [`Websocket::on_resync`](crate::ws::listener::Websocket::on_resync).
 #[derive(Clone)]
 pub(crate) struct ResyncHook(
     Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
@@ -37,7 +41,7 @@ impl ResyncHook {
     }
 }
 
-/// The callback of [`Websocket::on_connection`](crate::ws::Websocket::on_connection).
+/// The callback of [`Websocket::on_connection`](crate::ws::listener::Websocket::on_connection).
 #[derive(Clone)]
 pub(crate) struct ConnectionHook(Arc<ConnectionFn>);
 
@@ -62,7 +66,7 @@ impl ConnectionHook {
 }
 
 /// The counters behind [`WsStats`], shared by a listener's stream and its handles so that they
-/// can be read while it runs ([`WsHandle::stats`](crate::ws::WsHandle::stats)).
+/// can be read while it runs ([`WsHandle::stats`](crate::ws::handle::WsHandle::stats)).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     events: AtomicU64,
@@ -89,7 +93,8 @@ fn bump(counter: &AtomicU64) {
 }
 
 /// What a handler-driven listener saw, returned when it ends (and readable while it runs:
-/// [`WsHandle::stats`](crate::ws::WsHandle::stats), [`WsListener::stats`](crate::ws::WsListener::stats)).
+/// [`WsHandle::stats`](crate::ws::WsHandle::stats),
+/// [`WsListener::stats`](crate::ws::WsListener::stats)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsStats {
@@ -142,7 +147,49 @@ where
     }
 }
 
+/// The listener's items, as a [`Stream`](futures_core::Stream). Ends after the listener stops
+/// (after a terminal [`WsItem::Error`], or a shutdown).
+#[derive(Debug)]
+pub struct EventStream {
+    items: mpsc::Receiver<WsItem>,
+    concurrent: bool,
+    max_in_flight: usize,
+    on_resync: Option<ResyncHook>,
+    on_connection: Option<ConnectionHook>,
+    stats: Arc<Counters>,
+}
+
+/// How an [`EventStream`] is consumed by [`EventStream::run`], as the builder says.
+#[derive(Debug, Clone)]
+pub(crate) struct RunSettings {
+    pub(crate) concurrent: bool,
+    pub(crate) max_in_flight: usize,
+    pub(crate) on_resync: Option<ResyncHook>,
+    pub(crate) on_connection: Option<ConnectionHook>,
+}
+
 impl EventStream {
+    /// The stream of the listener's `items`, counting into `stats` when run.
+    pub(crate) fn new(
+        items: mpsc::Receiver<WsItem>,
+        run: RunSettings,
+        stats: Arc<Counters>,
+    ) -> EventStream {
+        EventStream {
+            items,
+            concurrent: run.concurrent,
+            max_in_flight: run.max_in_flight,
+            on_resync: run.on_resync,
+            on_connection: run.on_connection,
+            stats,
+        }
+    }
+
+    /// The next item (`None` once the listener has stopped and everything was taken).
+    pub async fn recv(&mut self) -> Option<WsItem> {
+        self.items.recv().await
+    }
+
     /// Calls `handler` for each event until the listener ends: after a shutdown `Ok` with what it
     /// saw, after a terminal error that error. A [`WsItem::Resync`] runs the
     /// [`on_resync`](crate::ws::Websocket::on_resync) callback, if any, before later events; every
@@ -257,5 +304,13 @@ impl EventStream {
             }
         })
         .await
+    }
+}
+
+impl futures_core::Stream for EventStream {
+    type Item = WsItem;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsItem>> {
+        self.items.poll_recv(cx)
     }
 }

@@ -1,5 +1,7 @@
-//! Websocket frames as typed values: [`Event`] (with a typed [`EventKind`] payload, its `seq`, its
-//! [`Broadcast`] and the raw frame) and [`Reply`] (the answer to an action).
+//! The listener's items and the websocket frames as typed values: [`WsItem`] (an event, or what
+//! happened to the connection, with its [`DisconnectReason`]), [`Event`] (with a typed
+//! [`EventKind`] payload, its `seq`, its [`Broadcast`] and the raw frame) and [`Reply`] (the answer
+//! to an action).
 //!
 //! Some payload fields are JSON strings holding JSON (`posted.data.post`, `posted.data.mentions`,
 //! `reaction_added.data.reaction`, ...): they are decoded here (a field that already is an object is
@@ -8,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -16,6 +19,109 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::types;
 use crate::ws::error::{BadFrameKind, WsError};
+
+/// One item of an [`EventStream`](crate::ws::EventStream): an event, or what happened to the
+/// connection.
+#[derive(Debug)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // events are the common case: no allocation for them
+pub enum WsItem {
+    /// A connection is up: a new one (after its `hello`) or a resumed one (`resumed`: the server
+    /// replays what it sent meanwhile). When events may still have been missed, a
+    /// [`WsItem::Resync`] follows at once: a new connection after an earlier one, a resume with
+    /// another token than the last connection's (the server sends nothing, and numbers nothing,
+    /// for a connection whose session is revoked), items dropped past the buffer.
+    Connected {
+        /// The connection's id.
+        connection_id: String,
+        /// Whether the previous connection was resumed.
+        resumed: bool,
+    },
+    /// Events may have been lost: the server started a new connection instead of resuming the
+    /// previous one (it was forgotten, or too far behind), the connection resumed with a new token
+    /// after the old session was revoked, or items the server cannot replay were dropped while the
+    /// consumer was behind. Refetch what matters over REST.
+    Resync,
+    /// The connection was lost; the next attempt comes after `retry_in`.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+        /// The wait before the next attempt.
+        retry_in: Duration,
+    },
+    /// An event.
+    Event(Event),
+    /// A frame that could not be understood (the connection goes on), or, when
+    /// [`WsError::is_terminal`], the error that ended the listener (the stream ends after it).
+    Error(WsError),
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The server closed the connection.
+    ClosedByServer {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+    /// The connection broke (a read or write error, or an end without a close frame).
+    Network(String),
+    /// No reply to the `ping` action in time: the socket was dead (closed with code 4000).
+    PingTimeout,
+    /// An event's `seq` skipped numbers: closed (code 4001) to resume from the first one missed.
+    SequenceGap {
+        /// The `seq` expected.
+        expected: i64,
+        /// The `seq` received.
+        received: i64,
+    },
+    /// The session was revoked or expired, or the token refused; the listener logged in again.
+    SessionRenewed,
+    /// The client's token changed (a relogin after a REST call's 401,
+    /// [`Client::set_token`](crate::Client::set_token)): the listener reconnects with the new one
+    /// at once, and says [`WsItem::Resync`] once connected (events sent while the old session was
+    /// invalid are lost without a gap in `seq`).
+    TokenChanged,
+    /// The server sent a number the listener cannot go on from (an event or `hello` `seq` at the
+    /// end of its range): a new connection is started.
+    BadNumbers(String),
+    /// The consumer fell behind by more than the buffer: the events past it were left with the
+    /// server, and the listener resumed from the first of them once the consumer caught up.
+    Overflow,
+    /// A connection attempt failed.
+    ConnectFailed(String),
+    /// [`WsHandle::disconnect`](crate::ws::WsHandle::disconnect) was called.
+    Requested,
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DisconnectReason::ClosedByServer { code, reason } if reason.is_empty() => {
+                write!(f, "closed by the server (code {code})")
+            }
+            DisconnectReason::ClosedByServer { code, reason } => {
+                write!(f, "closed by the server (code {code}: {reason})")
+            }
+            DisconnectReason::Network(e) => write!(f, "connection lost: {e}"),
+            DisconnectReason::PingTimeout => f.write_str("no reply to the ping action"),
+            DisconnectReason::SequenceGap { expected, received } => {
+                write!(f, "sequence gap (expected {expected}, received {received})")
+            }
+            DisconnectReason::SessionRenewed => f.write_str("session revoked; logged in again"),
+            DisconnectReason::TokenChanged => f.write_str("the client's token changed"),
+            DisconnectReason::BadNumbers(e) => {
+                write!(f, "cannot go on from the server's numbers: {e}")
+            }
+            DisconnectReason::Overflow => f.write_str("resuming after the consumer fell behind"),
+            DisconnectReason::ConnectFailed(e) => write!(f, "connection attempt failed: {e}"),
+            DisconnectReason::Requested => f.write_str("disconnect requested"),
+        }
+    }
+}
 
 /// Whom the server sent an event to (`broadcast` of every event).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

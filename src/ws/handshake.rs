@@ -34,9 +34,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, handshake};
 
 use crate::ws::backoff::Jitter;
-use crate::ws::conn::Settings;
 use crate::ws::error::WsError;
 use crate::ws::event::{self, Event, EventKind, Frame, Parsed};
+use crate::ws::settings::Settings;
 use crate::ws::transport::{Stream, Transport};
 
 pub(crate) type Ws = WebSocketStream<Stream>;
