@@ -187,6 +187,3 @@ impl OptionsBuilder<Client> {
         Client::from_options(self.options()?)
     }
 }
-
-// Until the websocket transport moves to `crate::net`.
-pub(crate) use crate::net::install_crypto_provider;

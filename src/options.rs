@@ -9,8 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::{Error, Result, config};
-pub(crate) use crate::net::warn_unverified_tls;
-pub(crate) use crate::redact::masked;
+use crate::redact::masked;
 use crate::retry::RetryPolicy;
 
 /// How the client authenticates.

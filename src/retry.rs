@@ -248,18 +248,64 @@ fn until_unix_time(at: u64, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// A number in `[0, 1)`, different on each call: the jitter of the REST retries and of the
-/// websocket's reconnect backoff (not for cryptography). The one random source of both; the
-/// decisions that use it ([`next_wait`], the websocket's backoff) take its value as an argument.
-pub(crate) fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
-    if let Ok(since) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
-        hasher.write_u128(since.as_nanos());
+/// A small, fast pseudo-random generator (SplitMix64) for jitter: no dependency. The one random source of the
+/// crate: REST retries ([`jitter`]) and the websocket (backoff, frame masks).
+#[derive(Debug, Clone)]
+pub(crate) struct Jitter(pub(crate) u64);
+
+impl Jitter {
+    /// Seeded from the clock and an address, so that clients started together still differ.
+    pub(crate) fn from_entropy() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let local = 0u8;
+        let addr = &local as *const u8 as u64;
+        Jitter(nanos ^ addr.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
     }
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN);
+        mix(self.0)
+    }
+
+    /// The next number in `[0, 1)`.
+    pub(crate) fn next_fraction(&mut self) -> f64 {
+        fraction(self.next_u64())
+    }
+
+    /// The next 32 random bits (a frame's masking key).
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The top 53 bits of `bits` as a number in `[0, 1)`.
+fn fraction(bits: u64) -> f64 {
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A number in `[0, 1)`, different on each call: the jitter of the REST retries, from one
+/// process-wide [`Jitter`] sequence. The decisions that use it ([`next_wait`], the websocket's
+/// backoff) take its value as an argument.
+pub(crate) fn jitter() -> f64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| Jitter::from_entropy().0);
+    let n = STATE
+        .fetch_add(GOLDEN, Ordering::Relaxed)
+        .wrapping_add(GOLDEN);
+    fraction(mix(seed.wrapping_add(n)))
 }
 
 /// Why a request is sent again.

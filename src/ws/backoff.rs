@@ -124,44 +124,10 @@ impl Backoff {
     }
 }
 
-/// A small, fast pseudo-random generator (SplitMix64) for jitter: no dependency, no global state.
-#[derive(Debug, Clone)]
-pub(crate) struct Jitter(u64);
-
-impl Jitter {
-    /// Seeded from the clock and an address, so that clients started together still differ.
-    pub(crate) fn from_entropy() -> Jitter {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let local = 0u8;
-        let addr = &local as *const u8 as u64;
-        Jitter(nanos ^ addr.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// The next number in `[0, 1)`.
-    pub(crate) fn next_fraction(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// The next 32 random bits (a frame's masking key).
-    pub(crate) fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::Jitter;
 
     #[test]
     fn jitter_stays_in_range() {

@@ -41,11 +41,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
+use crate::error::{BadFrameKind, WsError};
 use crate::generated::Client;
 use crate::options::Auth;
-use crate::ws::backoff::{Backoff, Jitter};
+use crate::retry::Jitter;
+use crate::ws::backoff::Backoff;
 use crate::ws::decide::{self, End, Next, Policy, SessionState};
-use crate::ws::error::{BadFrameKind, WsError};
 use crate::ws::event::{self, DisconnectReason, Event, EventKind, Frame, Parsed, Reply, WsItem};
 use crate::ws::handshake::{self, Attempt, Opened, Ws, request_text, send_text};
 use crate::ws::settings::Settings;
@@ -304,7 +305,7 @@ impl Driver {
             self.client.login().await.map_err(WsError::Login)?;
         }
         let connect_error = |settings: &Settings, detail: String| WsError::Connect {
-            url: crate::options::masked(settings.url.as_str()),
+            url: crate::redact::masked(settings.url.as_str()),
             detail,
         };
         // Each turn either connects, ends, or changes something (a relogin, a new token, the

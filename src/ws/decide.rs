@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::error::WsError;
 use crate::ws::backoff::Backoff;
-use crate::ws::error::WsError;
 use crate::ws::event::DisconnectReason;
 
 /// How a connection, or an attempt at one, ended.

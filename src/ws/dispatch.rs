@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::ws::error::WsError;
+use crate::error::WsError;
 use crate::ws::event::{Event, WsItem};
 
 type BoxError = Box<dyn StdError + Send + Sync>;

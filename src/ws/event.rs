@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::error::{BadFrameKind, WsError};
 use crate::types;
-use crate::ws::error::{BadFrameKind, WsError};
 
 /// One item of an [`EventStream`](crate::ws::EventStream): an event, or what happened to the
 /// connection.

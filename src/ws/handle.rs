@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::error::{BadFrameKind, WsError};
 use crate::ws::conn::{Command, Status};
 use crate::ws::dispatch::{Counters, WsStats};
-use crate::ws::error::{BadFrameKind, WsError};
 use crate::ws::event::Reply;
 
 /// Where the user is looking, for the `presence` action (which decides what the server counts as

@@ -33,8 +33,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, handshake};
 
-use crate::ws::backoff::Jitter;
-use crate::ws::error::WsError;
+use crate::error::WsError;
+use crate::retry::Jitter;
 use crate::ws::event::{self, Event, EventKind, Frame, Parsed};
 use crate::ws::settings::Settings;
 use crate::ws::transport::{Stream, Transport};

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::error::WsError;
 use crate::generated::Client;
 use crate::ws::backoff::Backoff;
 use crate::ws::conn::{Driver, Status};
 use crate::ws::dispatch::{
     ConnectionHook, Counters, EventStream, ResyncHook, RunSettings, WsStats,
 };
-use crate::ws::error::WsError;
 use crate::ws::event::{Event, WsItem};
 use crate::ws::handle::WsHandle;
 use crate::ws::settings::Settings;
@@ -214,7 +214,7 @@ impl Websocket {
         let url = reqwest::Url::parse(&raw_url).map_err(|e| {
             WsError::Config(format!(
                 "websocket URL `{}`: {e}",
-                crate::options::masked(&raw_url)
+                crate::redact::masked(&raw_url)
             ))
         })?;
         for (name, d) in [

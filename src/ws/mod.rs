@@ -73,7 +73,6 @@ mod backoff;
 mod conn;
 mod decide;
 mod dispatch;
-mod error;
 mod event;
 mod handle;
 mod handshake;
@@ -81,9 +80,9 @@ mod listener;
 mod settings;
 mod transport;
 
+pub use crate::error::{BadFrameKind, WsError};
 pub use backoff::Backoff;
 pub use dispatch::{EventStream, WsStats};
-pub use error::{BadFrameKind, WsError};
 pub use event::{
     Broadcast, ChannelDeleted, ChannelMemberUpdated, ChannelRef, ChannelUpdated, DirectAdded,
     DisconnectReason, EmojiAdded, Event, EventKind, Frame, GroupAdded, Hello,

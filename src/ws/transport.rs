@@ -8,8 +8,8 @@ use reqwest::Url;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::error::WsError;
 use crate::options::Options;
-use crate::ws::error::WsError;
 
 /// A connected byte stream (plain or TLS).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -76,7 +76,7 @@ impl Transport {
         let tls = if secure {
             if !options.verify {
                 // Once per listener: the transport is built once, at `connect()`.
-                crate::options::warn_unverified_tls("websocket");
+                crate::net::warn_unverified_tls("websocket");
             }
             Some(tls::Connector::new(options)?)
         } else {
@@ -183,41 +183,20 @@ async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, host: &str, port: u16) -> Re
 /// (`http` for `ws`, `https` for `wss`), else `all`; explicit settings, else the environment when
 /// `from_env`; none for hosts matching `no_proxy`.
 fn select_proxy(options: &Options, url: &Url, secure: bool) -> Result<Option<Proxy>, WsError> {
-    let p = &options.proxies;
-    let env = |names: [&str; 2]| -> Option<String> {
-        if !p.from_env {
-            return None;
-        }
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok())
-            .filter(|v| !v.is_empty())
-    };
+    let urls = crate::net::proxy_urls(options);
     let (field, scheme_proxy) = if secure {
-        (
-            "proxies.https",
-            p.https
-                .clone()
-                .or_else(|| env(["HTTPS_PROXY", "https_proxy"])),
-        )
+        ("proxies.https", urls.https)
     } else {
-        (
-            "proxies.http",
-            p.http.clone().or_else(|| env(["HTTP_PROXY", "http_proxy"])),
-        )
+        ("proxies.http", urls.http)
     };
     let (field, chosen) = match scheme_proxy {
         Some(u) => (field, u),
-        None => match p.all.clone().or_else(|| env(["ALL_PROXY", "all_proxy"])) {
+        None => match urls.all {
             Some(u) => ("proxies.all", u),
             None => return Ok(None),
         },
     };
-    let no_proxy = p
-        .no_proxy
-        .clone()
-        .or_else(|| env(["NO_PROXY", "no_proxy"]))
-        .unwrap_or_default();
+    let no_proxy = urls.no_proxy.unwrap_or_default();
     let host = url.host_str().unwrap_or("");
     if no_proxy_matches(&no_proxy, host) {
         return Ok(None);
@@ -287,31 +266,7 @@ fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    String::from_utf8_lossy(&crate::net::percent_decode(s)).into_owned()
 }
 
 fn base64(input: &[u8]) -> String {
@@ -349,14 +304,14 @@ mod tls {
     use tokio_rustls::TlsConnector;
 
     use super::{Stream, config};
+    use crate::error::WsError;
     use crate::options::Options;
-    use crate::ws::error::WsError;
 
     pub(crate) struct Connector(TlsConnector);
 
     impl Connector {
         pub(crate) fn new(options: &Options) -> Result<Connector, WsError> {
-            crate::client::install_crypto_provider();
+            crate::net::install_crypto_provider();
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let builder = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
@@ -498,8 +453,8 @@ mod tls {
     use tokio_native_tls::native_tls;
 
     use super::{Stream, config};
+    use crate::error::WsError;
     use crate::options::Options;
-    use crate::ws::error::WsError;
 
     pub(crate) struct Connector(tokio_native_tls::TlsConnector);
 
@@ -557,8 +512,8 @@ mod tls {
     use tokio::net::TcpStream;
 
     use super::{Stream, config};
+    use crate::error::WsError;
     use crate::options::Options;
-    use crate::ws::error::WsError;
 
     pub(crate) struct Connector;
 
