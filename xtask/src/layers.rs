@@ -417,3 +417,17 @@ mod tests {
         assert_eq!(problems(&g), Vec::<String>::new());
     }
 }
+
+#[cfg(test)]
+mod the_crate {
+    /// The crate's own `src/` keeps its layers (also run by CI as `cargo xtask layers`).
+    #[test]
+    fn src_has_no_circle_and_no_upward_import() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let graph = super::graph(&root.join("src")).expect("src/ is readable");
+        assert_eq!(super::problems(&graph), Vec::<String>::new());
+    }
+}
