@@ -122,7 +122,7 @@ impl OptionsBuilder<Client> {
 /// A blocking Mattermost client. Cloning shares the connection pool, token and runtime.
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: crate::Client,
+    inner: crate::generated::Client,
     rt: Arc<Runner>,
 }
 
@@ -134,9 +134,9 @@ impl Client {
         let inner = match &rt.rt {
             Some(r) => {
                 let _guard = r.enter();
-                crate::Client::from_options(options)?
+                crate::generated::Client::from_options(options)?
             }
-            None => crate::Client::from_options(options)?,
+            None => crate::generated::Client::from_options(options)?,
         };
         Ok(Client { inner, rt })
     }
@@ -147,47 +147,47 @@ impl Client {
     }
 
     /// Starts building a blocking client for the server at `url`: the same setters as
-    /// [`crate::Client::builder`], and `build()` gives a blocking [`Client`].
+    /// [`crate::generated::Client::builder`], and `build()` gives a blocking [`Client`].
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
         OptionsBuilder::new(Options::new(url))
     }
 
     /// The async client underneath (sharing token and connection pool).
-    pub fn async_client(&self) -> &crate::Client {
+    pub fn async_client(&self) -> &crate::generated::Client {
         &self.inner
     }
 
-    /// See [`crate::Client::login`].
+    /// See [`crate::generated::Client::login`].
     pub fn login(&self) -> Result<types::User> {
         self.rt.block_on_matterapi(self.inner.login())
     }
 
-    /// See [`crate::Client::relogin`].
+    /// See [`crate::generated::Client::relogin`].
     pub fn relogin(&self) -> Result<types::User> {
         self.rt.block_on_matterapi(self.inner.relogin())
     }
 
-    /// See [`crate::Client::logout`].
+    /// See [`crate::generated::Client::logout`].
     pub fn logout(&self) -> Result<()> {
         self.rt.block_on_matterapi(self.inner.logout())
     }
 
-    /// See [`crate::Client::me`].
+    /// See [`crate::generated::Client::me`].
     pub fn me(&self) -> Option<types::User> {
         self.inner.me()
     }
 
-    /// See [`crate::Client::set_token`].
+    /// See [`crate::generated::Client::set_token`].
     pub fn set_token(&self, token: impl Into<String>) {
         self.inner.set_token(token)
     }
 
-    /// See [`crate::Client::token`].
+    /// See [`crate::generated::Client::token`].
     pub fn token(&self) -> Option<SecretString> {
         self.inner.token()
     }
 
-    /// See [`crate::Client::raw`].
+    /// See [`crate::generated::Client::raw`].
     pub fn raw(&self, method: reqwest::Method, path: impl Into<String>) -> BlockingRawRequest<'_> {
         BlockingRawRequest {
             inner: self.inner.raw(method, path),
@@ -199,7 +199,7 @@ impl Client {
     /// runtime: `client.run(|c| c.some_async_call())`.
     pub fn run<'a, F, Fut, T>(&'a self, f: F) -> Result<T>
     where
-        F: FnOnce(&'a crate::Client) -> Fut,
+        F: FnOnce(&'a crate::generated::Client) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         self.rt.block_on_matterapi(f(&self.inner))
@@ -220,7 +220,7 @@ pub use generated_twins::builder;
 
 impl Client {
     /// Listens on the websocket and calls the plain function `handler` for each event until a
-    /// terminal error (see [`crate::Client::start_ws_fn`]): concurrently or one at a time in order
+    /// terminal error (see [`crate::generated::Client::start_ws_fn`]): concurrently or one at a time in order
     /// as the options' `ws_concurrent` says; handler errors are logged and counted; with `relogin`
     /// a revoked session is renewed. Blocks the calling thread; from inside an async runtime it
     /// returns an error instead.

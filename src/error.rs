@@ -511,7 +511,7 @@ pub enum WsError {
     NoCredentials,
     /// Logging in (again) failed.
     #[error("logging in for the websocket failed: {0}")]
-    Login(#[source] crate::Error),
+    Login(#[source] Error),
     /// A frame the server sent could not be understood. The connection goes on; the frame is kept.
     #[error(
         "bad frame from the server ({kind}{}): {}",

@@ -592,7 +592,7 @@ impl Options {
 /// A typed builder of [`Options`], ending in `options()` (the options, checked) or `build()` (a
 /// client of type `C`: the async [`crate::Client`] by default, the blocking one from
 /// `blocking::Client::builder`).
-pub struct OptionsBuilder<C = crate::Client> {
+pub struct OptionsBuilder<C = crate::generated::Client> {
     options: Options,
     client: std::marker::PhantomData<fn() -> C>,
 }

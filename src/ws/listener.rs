@@ -243,10 +243,7 @@ impl Websocket {
             close_timeout: self.close_timeout,
             buffer: self.buffer,
             max_message_size: o.max_body_size,
-            user_agent: o
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| concat!("matterapi-rust/", env!("CARGO_PKG_VERSION")).into()),
+            user_agent: crate::net::user_agent(o),
         })
     }
 
