@@ -451,6 +451,115 @@ impl From<WsError> for Error {
 // server that could not be understood (the connection goes on), and failed actions. Re-exported
 // as `matterapi::ws::{WsError, BadFrameKind}`.
 
+/// The step of a websocket connection that failed (see [`ConnectionError::stage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionStage {
+    /// The TCP connection to the server (or to the proxy), name resolution included.
+    Tcp,
+    /// The proxy's `CONNECT` tunnel.
+    Proxy,
+    /// The TLS handshake of `wss://`.
+    Tls,
+    /// The HTTP upgrade to a websocket.
+    Upgrade,
+    /// Proving the socket is authenticated (`hello`, the `ping` action, the authentication
+    /// challenge).
+    Authentication,
+    /// Sending a frame on an open socket.
+    Send,
+    /// Reading from an open socket.
+    Receive,
+}
+
+impl std::fmt::Display for ConnectionStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnectionStage::Tcp => "TCP",
+            ConnectionStage::Proxy => "proxy",
+            ConnectionStage::Tls => "TLS",
+            ConnectionStage::Upgrade => "upgrade",
+            ConnectionStage::Authentication => "authentication",
+            ConnectionStage::Send => "send",
+            ConnectionStage::Receive => "receive",
+        })
+    }
+}
+
+/// Why a websocket connection could not be made, or broke: the [stage](Self::stage) that failed,
+/// what happened there, and the underlying error (an I/O, TLS or websocket protocol error) as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug, Clone)]
+pub struct ConnectionError {
+    stage: ConnectionStage,
+    what: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ConnectionError {
+    /// A failure without an underlying error (a refused proxy, a timeout, an early end).
+    pub(crate) fn new(stage: ConnectionStage, what: impl Into<String>) -> ConnectionError {
+        ConnectionError {
+            stage,
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub(crate) fn caused_by(
+        stage: ConnectionStage,
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> ConnectionError {
+        ConnectionError {
+            stage,
+            what: what.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// The step that failed.
+    pub fn stage(&self) -> ConnectionStage {
+        self.stage
+    }
+
+    /// This error's own text and its sources', joined with `: ` (for logs that show one line).
+    pub fn chain(&self) -> String {
+        let mut text = self.what.clone();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two connection errors are equal when they failed at the same stage with the same texts.
+impl PartialEq for ConnectionError {
+    fn eq(&self, other: &Self) -> bool {
+        self.stage == other.stage && self.chain() == other.chain()
+    }
+}
+
+impl Eq for ConnectionError {}
+
 /// What was wrong with a frame the server sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -486,13 +595,15 @@ pub enum WsError {
     /// certificate, an unsupported proxy).
     #[error("invalid websocket configuration: {0}")]
     Config(String),
-    /// The first connection could not be made (DNS, TCP, proxy, TLS, the upgrade).
-    #[error("cannot connect the websocket to {url}: {detail}")]
+    /// The first connection could not be made (DNS, TCP, proxy, TLS, the upgrade); the cause is
+    /// the [`source`](std::error::Error::source).
+    #[error("cannot connect the websocket to {url}")]
     Connect {
         /// The websocket URL (without query).
         url: String,
-        /// What went wrong.
-        detail: String,
+        /// What failed.
+        #[source]
+        source: ConnectionError,
     },
     /// The server did not accept the token: no `hello` came, the `ping` action was answered with
     /// `not_authenticated`, and the authentication challenge closed the socket.
@@ -570,6 +681,27 @@ pub enum WsError {
     /// The listener has stopped (shut down, or ended by a terminal error).
     #[error("the websocket listener has stopped")]
     Stopped,
+    /// [`WsListener::shutdown`](crate::ws::WsListener::shutdown): the handler calls in flight did
+    /// not finish within the drain timeout and were cancelled.
+    #[error(
+        "the websocket listener's handlers did not finish within {timeout:?}; they were cancelled"
+    )]
+    DrainTimeout {
+        /// The drain timeout.
+        timeout: Duration,
+    },
+    /// The listener's task ended abnormally (a panic in it, or its runtime shutting down).
+    #[error("the websocket listener's task ended abnormally")]
+    TaskFailed(#[source] tokio::task::JoinError),
+    /// An action's data could not be encoded as JSON.
+    #[error("cannot encode the data of websocket action `{action}`")]
+    Encode {
+        /// The action.
+        action: String,
+        /// serde's error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -592,6 +724,8 @@ impl WsError {
                 | WsError::NoCredentials
                 | WsError::Login(_)
                 | WsError::Stopped
+                | WsError::DrainTimeout { .. }
+                | WsError::TaskFailed(_)
         )
     }
 

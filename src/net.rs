@@ -44,34 +44,80 @@ fn read(field: &str, path: &PathBuf) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| config(field, format!("cannot read `{}`: {e}", path.display())))
 }
 
-/// The CA certificates of `ca_cert`, parsed.
-pub(crate) fn ca_certificates(options: &Options) -> Result<Vec<reqwest::Certificate>> {
-    let Some(path) = &options.ca_cert else {
-        return Ok(Vec::new());
-    };
-    let pem = read("ca_cert", path)?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| config("ca_cert", format!("`{}`: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(config(
-            "ca_cert",
-            format!("`{}` holds no PEM certificate", path.display()),
-        ));
-    }
-    Ok(certs)
+/// The TLS files the options name, read once, for REST and the websocket alike: the CA bundle of
+/// `ca_cert` and the client identity of `client_cert`/`client_key` (PEM). Each transport parses
+/// them with its own TLS library.
+#[derive(Default)]
+pub(crate) struct TlsFiles {
+    /// `ca_cert`'s path and PEM.
+    pub(crate) ca: Option<(PathBuf, Vec<u8>)>,
+    /// `client_cert`'s PEM, and `client_key`'s when the key is in its own file.
+    pub(crate) identity: Option<Identity>,
 }
 
-/// The client certificate and key of `client_cert`/`client_key`, as one PEM.
-pub(crate) fn client_identity_pem(options: &Options) -> Result<Option<Vec<u8>>> {
-    let Some(cert) = &options.client_cert else {
-        return Ok(None);
-    };
-    let mut pem = read("client_cert", cert)?;
-    if let Some(key) = &options.client_key {
-        pem.push(b'\n');
-        pem.extend(read("client_key", key)?);
+/// The client certificate (PEM) and its key.
+pub(crate) struct Identity {
+    /// The certificate chain, and the key too when `key` is `None`.
+    pub(crate) cert: Vec<u8>,
+    /// The key's PEM from `client_key`.
+    pub(crate) key: Option<Vec<u8>>,
+}
+
+impl Identity {
+    /// The key's PEM: its own file's, else the certificate file's.
+    pub(crate) fn key_pem(&self) -> &[u8] {
+        self.key.as_deref().unwrap_or(&self.cert)
     }
-    Ok(Some(pem))
+
+    /// Certificate and key in one PEM.
+    pub(crate) fn joined_pem(&self) -> Vec<u8> {
+        let mut pem = self.cert.clone();
+        if let Some(key) = &self.key {
+            pem.push(b'\n');
+            pem.extend_from_slice(key);
+        }
+        pem
+    }
+}
+
+/// Reads the TLS files the options name (see [`TlsFiles`]).
+pub(crate) fn tls_files(options: &Options) -> Result<TlsFiles> {
+    let ca = match &options.ca_cert {
+        Some(path) => Some((path.clone(), read("ca_cert", path)?)),
+        None => None,
+    };
+    let identity = match &options.client_cert {
+        Some(cert) => Some(Identity {
+            cert: read("client_cert", cert)?,
+            key: match &options.client_key {
+                Some(key) => Some(read("client_key", key)?),
+                None => None,
+            },
+        }),
+        None => None,
+    };
+    Ok(TlsFiles { ca, identity })
+}
+
+/// The error for a `ca_cert` bundle without a certificate.
+pub(crate) fn no_ca_certificate(path: &std::path::Path) -> Error {
+    config(
+        "ca_cert",
+        format!("`{}` holds no PEM certificate", path.display()),
+    )
+}
+
+/// The CA certificates of `ca_cert`, parsed for reqwest.
+fn ca_certificates(files: &TlsFiles) -> Result<Vec<reqwest::Certificate>> {
+    let Some((path, pem)) = &files.ca else {
+        return Ok(Vec::new());
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| config("ca_cert", format!("`{}`: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(no_ca_certificate(path));
+    }
+    Ok(certs)
 }
 
 /// The reqwest client these options describe: timeout, TLS (verification, CA, client
@@ -91,11 +137,12 @@ pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
         warn_unverified_tls("REST");
         b = b.tls_danger_accept_invalid_certs(true);
     }
-    for cert in ca_certificates(options)? {
+    let files = tls_files(options)?;
+    for cert in ca_certificates(&files)? {
         b = b.add_root_certificate(cert);
     }
-    if let Some(pem) = client_identity_pem(options)? {
-        let identity = identity_from_pem(&pem)
+    if let Some(identity) = &files.identity {
+        let identity = identity_from_pem(&identity.joined_pem())
             .map_err(|e| config("client_cert", format!("not a PEM certificate and key: {e}")))?;
         b = b.identity(identity);
     }

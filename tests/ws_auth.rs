@@ -2,49 +2,23 @@
 //! credentials, REST on a wiremock server, the websocket on the scripted peer), the first
 //! connection logging in when the client has no token yet.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsItem};
+use matterapi::ws::{DisconnectReason, EventKind, WsItem};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-use ws_peer::Peer;
-
-async fn next(stream: &mut EventStream) -> WsItem {
-    tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .expect("an item within 5 s")
-        .expect("the stream goes on")
-}
-
-/// `POST /api/v4/users/login` answering with each token in turn.
-async fn login_server(tokens: &[&str]) -> MockServer {
-    let server = MockServer::start().await;
-    for token in tokens {
-        Mock::given(method("POST"))
-            .and(path("/api/v4/users/login"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Token", *token)
-                    .set_body_json(json!({"id": "u1", "username": "alice"})),
-            )
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-    }
-    server
-}
+use support::rest::mount_logins;
+use support::ws_peer::{self, Peer, next};
+use wiremock::MockServer;
 
 #[tokio::test]
 async fn a_revoked_session_is_renewed_by_logging_in_again() {
     let peer = Peer::start().await;
     peer.add_token("session-1");
     peer.add_token("session-2");
-    let rest = login_server(&["session-1", "session-2"]).await;
+    let rest = MockServer::start().await;
+    mount_logins(&rest, &["session-1", "session-2"]).await;
     let client = matterapi::Client::builder(rest.uri())
         .ws_url(peer.ws_url())
         .login("alice", "a password")

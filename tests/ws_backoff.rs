@@ -1,14 +1,13 @@
 //! Reconnect back-off: the policy as a pure function (the official web client's numbers), and the
 //! listener's waits against the scripted peer on tokio's paused clock.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use matterapi::ws::{Backoff, DisconnectReason, EventStream, WsItem};
-use ws_peer::Peer;
+use support::ws_peer::Peer;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 

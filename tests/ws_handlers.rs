@@ -1,8 +1,7 @@
 //! Handler dispatch: one at a time in order, or concurrently with a bound; errors and panics are
 //! counted, never fatal; plain functions; the blocking client's `start_ws_sync`.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use matterapi::ws::{Event, EventKind, WsError};
 use serde_json::json;
-use ws_peer::{Peer, TOKEN};
+use support::ws_peer::{Peer, TOKEN};
 
 fn n_of(ev: &Event) -> Option<i64> {
     match &ev.kind {
@@ -335,7 +334,7 @@ async fn shutdown_cancels_handlers_that_outlast_the_drain_timeout() {
         .await
         .expect_err("the handler outlasts the drain");
     assert!(
-        matches!(err, WsError::ActionTimeout { ref action, .. } if action == "shutdown"),
+        matches!(err, WsError::DrainTimeout { timeout } if timeout == Duration::from_millis(200)),
         "{err:?}"
     );
     assert!(

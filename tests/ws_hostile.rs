@@ -7,16 +7,17 @@
 //! - a `hello` or an event whose `seq` is at the end of `i64`'s range is a bad frame and a fresh
 //!   connection, never an overflow (which panicked debug builds).
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use matterapi::ws::{BadFrameKind, DisconnectReason, EventStream, WsError, WsItem};
+use matterapi::ws::{BadFrameKind, DisconnectReason, WsError, WsItem};
 use serde_json::json;
+use support::ws_peer::{Peer, next_within};
 use tokio_tungstenite::tungstenite::Message;
-use ws_peer::Peer;
+
+/// How long an item may take while the machine is busy with a flood.
+const LONG: Duration = Duration::from_secs(30);
 
 const FLOOD: usize = 100_000;
 const BOUND_MB: u64 = 48;
@@ -32,13 +33,6 @@ fn rss() -> u64 {
     pages * 4096
 }
 
-async fn next(stream: &mut EventStream) -> WsItem {
-    tokio::time::timeout(Duration::from_secs(30), stream.next())
-        .await
-        .expect("an item within 30 s")
-        .expect("the stream goes on")
-}
-
 /// Floods a listener whose consumer takes nothing, and gives the growth of the process, in MB;
 /// then takes items until a `Resync`, and gives how many events came before it.
 async fn flood(numbered: bool) -> (u64, usize) {
@@ -51,8 +45,14 @@ async fn flood(numbered: bool) -> (u64, usize) {
         .await
         .unwrap();
     // Connected and hello taken: the consumer then stops.
-    assert!(matches!(next(&mut stream).await, WsItem::Connected { .. }));
-    assert!(matches!(next(&mut stream).await, WsItem::Event(_)));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Connected { .. }
+    ));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Event(_)
+    ));
     let before = rss();
     peer.flood(FLOOD, numbered);
     peer.wait_until("the flood sent", Duration::from_secs(120), |p| {
@@ -69,7 +69,7 @@ async fn flood(numbered: bool) -> (u64, usize) {
     );
     let mut events = 0;
     loop {
-        match next(&mut stream).await {
+        match next_within(&mut stream, LONG).await {
             WsItem::Event(_) => events += 1,
             WsItem::Resync => return (grown, events),
             _ => {}
@@ -117,17 +117,23 @@ async fn a_hello_at_the_end_of_the_seq_range_is_a_bad_frame_and_a_fresh_connecti
         .connect()
         .await
         .unwrap();
-    assert!(matches!(next(&mut stream).await, WsItem::Connected { .. }));
-    assert!(matches!(next(&mut stream).await, WsItem::Event(_)));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Connected { .. }
+    ));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Event(_)
+    ));
     peer.send_raw(hello(i64::MAX));
-    match next(&mut stream).await {
+    match next_within(&mut stream, LONG).await {
         WsItem::Error(WsError::BadFrame {
             kind: BadFrameKind::UnexpectedShape,
             ..
         }) => {}
         other => panic!("a bad frame, got {other:?}"),
     }
-    match next(&mut stream).await {
+    match next_within(&mut stream, LONG).await {
         WsItem::Disconnected {
             reason: DisconnectReason::BadNumbers(_),
             ..
@@ -135,7 +141,7 @@ async fn a_hello_at_the_end_of_the_seq_range_is_a_bad_frame_and_a_fresh_connecti
         other => panic!("a disconnect for a fresh connection, got {other:?}"),
     }
     assert!(matches!(
-        next(&mut stream).await,
+        next_within(&mut stream, LONG).await,
         WsItem::Connected { resumed: false, .. }
     ));
 }
@@ -150,8 +156,14 @@ async fn an_event_at_the_end_of_the_seq_range_starts_a_fresh_connection() {
         .connect()
         .await
         .unwrap();
-    assert!(matches!(next(&mut stream).await, WsItem::Connected { .. }));
-    assert!(matches!(next(&mut stream).await, WsItem::Event(_)));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Connected { .. }
+    ));
+    assert!(matches!(
+        next_within(&mut stream, LONG).await,
+        WsItem::Event(_)
+    ));
     // A hello that leaves room for one more event, then that event at i64::MAX.
     peer.send_raw(hello(i64::MAX - 1));
     let typing = json!({
@@ -161,7 +173,7 @@ async fn an_event_at_the_end_of_the_seq_range_starts_a_fresh_connection() {
     peer.send_raw(Message::text(typing.to_string()));
     let mut seen = Vec::new();
     loop {
-        let item = next(&mut stream).await;
+        let item = next_within(&mut stream, LONG).await;
         let fresh = matches!(
             item,
             WsItem::Disconnected {
@@ -176,7 +188,7 @@ async fn an_event_at_the_end_of_the_seq_range_starts_a_fresh_connection() {
         assert!(seen.len() < 10, "{seen:?}");
     }
     loop {
-        if let WsItem::Connected { resumed, .. } = next(&mut stream).await {
+        if let WsItem::Connected { resumed, .. } = next_within(&mut stream, LONG).await {
             assert!(!resumed, "a fresh connection");
             break;
         }

@@ -2,8 +2,7 @@
 //! authentication, typed events, resume and resync, sequence gaps, keepalive, bad frames, revoked
 //! sessions, actions and shutdown.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::time::Duration;
 
@@ -12,18 +11,10 @@ use matterapi::ws::{
     BadFrameKind, DisconnectReason, EventKind, EventStream, Presence, WsError, WsHandle, WsItem,
 };
 use serde_json::json;
+use support::ws_peer::{self, BUFFER, Peer, TOKEN, next};
 use tokio_tungstenite::tungstenite::Message;
-use ws_peer::{BUFFER, Peer, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// The next item, failing the test after 5 s.
-async fn next(stream: &mut EventStream) -> WsItem {
-    tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("an item within 5 s")
-        .expect("the stream goes on")
-}
 
 /// The next event, skipping lifecycle items.
 async fn next_event(stream: &mut EventStream) -> matterapi::ws::Event {
@@ -144,7 +135,20 @@ async fn an_unreachable_server_is_an_error_from_connect() {
         .build()
         .unwrap();
     let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
-    assert!(matches!(err, WsError::Connect { .. }), "{err:?}");
+    let WsError::Connect { url, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    // The cause is kept as a typed source, down to the operating system's error.
+    assert_eq!(source.stage(), matterapi::ws::ConnectionStage::Tcp);
+    let io = std::error::Error::source(source)
+        .and_then(|e| e.downcast_ref::<std::io::Error>())
+        .expect("the I/O error is the source");
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "WsError::Connect has a source"
+    );
 }
 
 #[tokio::test]

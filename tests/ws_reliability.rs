@@ -1,15 +1,14 @@
 //! Reliability: 1,000 abrupt drops at random points of a stream of events. In sequential mode the
 //! handler must see every event exactly once, in order, with no resync.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use matterapi::ws::{Backoff, EventKind};
 use serde_json::json;
-use ws_peer::Peer;
+use support::ws_peer::Peer;
 
 const DROPS: usize = 1000;
 

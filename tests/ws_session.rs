@@ -10,86 +10,25 @@
 //!   numbering them);
 //! - a REST call that gets 401 logs in again and is sent once more.
 
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsError, WsItem};
+use matterapi::ws::{DisconnectReason, EventKind, WsError, WsItem};
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-use ws_peer::Peer;
+use support::rest::{rest_refusing, session_expired};
+use support::ws_peer::{self, Peer, next_within, until};
+use wiremock::{MockServer, ResponseTemplate};
 
-/// The next item within `limit`.
-async fn next_within(stream: &mut EventStream, limit: Duration) -> WsItem {
-    tokio::time::timeout(limit, stream.next())
-        .await
-        .unwrap_or_else(|_| panic!("an item within {limit:?}"))
-        .expect("the stream goes on")
-}
-
-/// Items until `pick` says yes, within `limit` in all.
-async fn until(
-    stream: &mut EventStream,
-    limit: Duration,
-    mut pick: impl FnMut(&WsItem) -> bool,
-) -> Vec<WsItem> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let item = tokio::time::timeout(left, stream.next())
-            .await
-            .unwrap_or_else(|_| panic!("no matching item within {limit:?}; saw {seen:?}"))
-            .unwrap_or_else(|| panic!("the stream ended; saw {seen:?}"));
-        let hit = pick(&item);
-        seen.push(item);
-        if hit {
-            return seen;
-        }
-    }
+/// REST: `GET /users/me` refuses `dead` (401, an expired session) and accepts every other token;
+/// `POST /users/login` answers with each of `logins` in turn.
+async fn rest(dead: &str, logins: &[&str]) -> MockServer {
+    rest_refusing(dead, unauthorized(), logins).await
 }
 
 fn unauthorized() -> ResponseTemplate {
-    ResponseTemplate::new(401).set_body_json(json!({
-        "id": "api.context.session_expired.app_error",
-        "message": "Invalid or expired session, please login again.",
-        "status_code": 401
-    }))
-}
-
-/// REST: `GET /users/me` refuses `dead` and accepts every other token; `POST /users/login`
-/// answers with each of `logins` in turn.
-async fn rest(dead: &str, logins: &[&str]) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/users/me"))
-        .and(header("authorization", format!("Bearer {dead}").as_str()))
-        .respond_with(unauthorized())
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/users/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    for token in logins {
-        Mock::given(method("POST"))
-            .and(path("/api/v4/users/login"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Token", *token)
-                    .set_body_json(json!({"id": "u1", "username": "alice"})),
-            )
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-    }
-    server
+    ResponseTemplate::new(401).set_body_json(session_expired())
 }
 
 fn silent_peer(peer: &Peer) {
@@ -322,4 +261,55 @@ async fn a_rest_call_that_gets_401_logs_in_again_and_is_sent_once_more() {
 
 async fn rest_with_login(token: &str) -> MockServer {
     rest(token, &[token]).await
+}
+
+/// A close with code 1008 (policy violation: what a proxy says of a refused credential) is not
+/// resumed blindly: the listener checks the token over REST first, and a refused token ends a
+/// token-only listener with `AuthRejected`.
+#[tokio::test]
+async fn a_policy_violation_close_checks_the_token_before_reconnecting() {
+    let peer = Peer::start().await;
+    let rest = rest(ws_peer::TOKEN, &[]).await;
+    let client = matterapi::Client::builder(rest.uri())
+        .ws_url(peer.ws_url())
+        .token(ws_peer::TOKEN)
+        .proxies(ws_peer::no_proxies())
+        .ws_reconnect_wait_time(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let (_handle, mut stream) = client
+        .websocket()
+        .ping_interval(Duration::from_secs(3600))
+        .connect()
+        .await
+        .expect("connect");
+    until(&mut stream, Duration::from_secs(5), |i| {
+        matches!(i, WsItem::Connected { .. })
+    })
+    .await;
+    let upgrades = peer.upgrades().len();
+    peer.close_all(1008);
+    let seen = until(
+        &mut stream,
+        Duration::from_secs(10),
+        |i| matches!(i, WsItem::Error(e) if e.is_terminal()),
+    )
+    .await;
+    assert!(
+        matches!(seen.last(), Some(WsItem::Error(WsError::AuthRejected))),
+        "{seen:?}"
+    );
+    assert_eq!(
+        peer.upgrades().len(),
+        upgrades,
+        "no reconnect with a refused token"
+    );
+    let checks = rest
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v4/users/me")
+        .count();
+    assert_eq!(checks, 1, "one token check over REST");
 }

@@ -4,21 +4,18 @@
 //! `ws://` and `wss://`, skipped for `no_proxy` hosts, given the proxy URL's credentials).
 
 #[allow(dead_code)]
-#[path = "tls_support/mod.rs"]
-mod tls_support;
-#[path = "support/ws_peer.rs"]
-mod ws_peer;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use matterapi::ws::{EventKind, WsError, WsItem};
+use matterapi::ws::{ConnectionStage, EventKind, WsError, WsItem};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
-use tls_support::{Pki, TempDir};
-use ws_peer::{ConnectProxy, Peer, TOKEN};
+use support::tls::{Pki, TempDir};
+use support::ws_peer::{self, ConnectProxy, Peer, TOKEN};
 
 fn server_config(pki: &Pki, require_client_cert: bool) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -87,10 +84,18 @@ async fn wss_to_an_unknown_ca_is_refused_by_default() {
         .await
         .map(|_| ())
         .unwrap_err();
-    let WsError::Connect { detail, .. } = &err else {
+    let WsError::Connect { source, .. } = &err else {
         panic!("{err:?}")
     };
-    assert!(detail.contains("TLS"), "{detail}");
+    // The failed step, and the TLS library's own error kept as the cause (not flattened).
+    assert_eq!(source.stage(), ConnectionStage::Tls, "{source:?}");
+    let cause = std::error::Error::source(source).expect("the TLS error is the source");
+    assert!(
+        cause.to_string().to_lowercase().contains("certificate"),
+        "{cause}"
+    );
+    // `Display` names the URL only; the causes follow through `source()`.
+    assert!(!err.to_string().contains("TLS handshake"), "{err}");
     assert_eq!(peer.upgrades().len(), 0);
 }
 

@@ -41,7 +41,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
-use crate::error::{BadFrameKind, WsError};
+use crate::error::{BadFrameKind, ConnectionError, ConnectionStage as Stage, WsError};
 use crate::generated::Client;
 use crate::options::Auth;
 use crate::retry::Jitter;
@@ -230,16 +230,20 @@ impl Driver {
     /// `used`.
     fn session_state(&self, used: u64) -> SessionState {
         SessionState {
+            connected: self.session.accepted_token.is_some(),
             token_changed: *self.tokens.borrow() != used,
             relogged: self.session.relogged,
             can_login: self.can_login(),
+            challenge_next: self.session.challenge,
         }
     }
 
     fn decide(&mut self, end: End, used: u64) -> Next {
         let session = self.session_state(used);
+        let url = crate::redact::masked(self.settings.url.as_str());
         let policy = Policy {
             relogin: self.settings.relogin,
+            url: &url,
         };
         let jitter = self.jitter.next_fraction();
         decide::decide(end, &session, &policy, &mut self.backoff, jitter)
@@ -269,8 +273,8 @@ impl Driver {
     /// refused; a success means the server is up and the token good (the next attempt also sends
     /// the authentication challenge, in case a proxy strips the upgrade's header); a change of
     /// token meanwhile (the REST call may itself log in again) moves on to the new token.
-    async fn verify(&mut self, used: u64, detail: String) -> End {
-        tracing::info!(target: "matterapi::ws", %detail, "the server did not authenticate the socket: checking the token");
+    async fn verify(&mut self, used: u64, silent: ConnectionError) -> End {
+        tracing::info!(target: "matterapi::ws", detail = %silent.chain(), "the server did not authenticate the socket: checking the token");
         let checked = self.client.get_user().user_id("me").send().await;
         if *self.tokens.borrow() != used {
             return End::TokenChanged;
@@ -278,12 +282,19 @@ impl Driver {
         match checked {
             Ok(_) => {
                 self.session.challenge = true;
-                End::AttemptFailed(format!(
-                    "{detail}, although the token is valid: trying the authentication challenge next"
+                End::AttemptFailed(ConnectionError::caused_by(
+                    Stage::Authentication,
+                    "the token is valid, but the server did not authenticate the socket \
+                     (the authentication challenge comes next)",
+                    silent,
                 ))
             }
             Err(e) if e.status().map(|s| s.as_u16()) == Some(401) => End::Rejected,
-            Err(e) => End::AttemptFailed(format!("{detail}; the token could not be checked: {e}")),
+            Err(e) => End::AttemptFailed(ConnectionError::caused_by(
+                Stage::Authentication,
+                format!("{silent}; the token could not be checked over REST"),
+                crate::error::Error::from(e),
+            )),
         }
     }
 
@@ -304,41 +315,42 @@ impl Driver {
             }
             self.client.login().await.map_err(WsError::Login)?;
         }
-        let connect_error = |settings: &Settings, detail: String| WsError::Connect {
-            url: crate::redact::masked(settings.url.as_str()),
-            detail,
-        };
         // Each turn either connects, ends, or changes something (a relogin, a new token, the
-        // challenge on): a handful of turns is all it can take.
-        for _ in 0..6 {
-            let (attempt, used) = self.attempt(None);
-            let result = attempt.await;
-            let mut end = match result {
-                Ok(opened) => return Ok((opened, used)),
-                Err(Attempt::Retry(detail)) => return Err(connect_error(&self.settings, detail)),
-                Err(a) => attempt_end(a),
+        // challenge on): a handful of turns is all it can take. What a failed turn means is
+        // `decide`'s: for the first connection a failed attempt is the error `connect()` returns.
+        let mut checked: Option<(End, u64)> = None;
+        let mut turns = 0;
+        loop {
+            let (end, used) = match checked.take() {
+                Some(end) => end,
+                None => {
+                    if turns == 6 {
+                        break;
+                    }
+                    turns += 1;
+                    let (attempt, used) = self.attempt(None);
+                    match attempt.await {
+                        Ok(opened) => return Ok((opened, used)),
+                        Err(a) => (attempt_end(a), used),
+                    }
+                }
             };
-            if let End::Silent(detail) = &end
-                && !self.session_state(used).token_changed
-            {
-                end = self.verify(used, detail.clone()).await;
-            }
-            match end {
-                // The token is fine and the challenge comes next: try again at once.
-                End::AttemptFailed(_) if self.session.challenge => {}
-                End::AttemptFailed(detail) => return Err(connect_error(&self.settings, detail)),
-                end => match self.decide(end, used) {
-                    Next::Relogin => self.relogin().await?,
-                    Next::Stop(e) => return Err(e),
-                    // A new token: go round again at once.
-                    Next::Resume { .. } | Next::Fresh { .. } | Next::Verify => {}
-                },
+            match self.decide(end, used) {
+                Next::Verify(silent) => checked = Some((self.verify(used, silent).await, used)),
+                Next::Relogin => self.relogin().await?,
+                Next::Stop(e) => return Err(e),
+                // The challenge next, or a new token: go round again at once (nothing else of a
+                // first connection resumes).
+                Next::Resume { .. } | Next::Fresh { .. } => {}
             }
         }
-        Err(connect_error(
-            &self.settings,
-            "the server never authenticated the socket".into(),
-        ))
+        Err(WsError::Connect {
+            url: crate::redact::masked(self.settings.url.as_str()),
+            source: ConnectionError::new(
+                Stage::Authentication,
+                "the server never authenticated the socket",
+            ),
+        })
     }
 
     /// Runs the listener until shutdown, a terminal error, or until handle and stream are dropped.
@@ -628,9 +640,10 @@ impl Driver {
         msg: Option<Result<Message, tungstenite::Error>>,
     ) -> Option<End> {
         match msg {
-            None => Some(End::Lost(DisconnectReason::Network(
-                "the connection ended".into(),
-            ))),
+            None => Some(End::Lost(DisconnectReason::Network(ConnectionError::new(
+                Stage::Receive,
+                "the connection ended without a close frame",
+            )))),
             Some(Err(tungstenite::Error::Capacity(e))) => {
                 // A message over `max_body_size`: reading it again after a resume would fail the
                 // same way, so the resume starts after it, and the caller is told which event it
@@ -645,11 +658,17 @@ impl Driver {
                     ),
                     bytes::Bytes::new(),
                 ));
-                Some(End::Lost(DisconnectReason::Network(format!(
-                    "a message over max_body_size: {e}"
-                ))))
+                Some(End::Lost(DisconnectReason::Network(
+                    ConnectionError::caused_by(
+                        Stage::Receive,
+                        "a message over max_body_size",
+                        tungstenite::Error::Capacity(e),
+                    ),
+                )))
             }
-            Some(Err(e)) => Some(End::Lost(DisconnectReason::Network(e.to_string()))),
+            Some(Err(e)) => Some(End::Lost(DisconnectReason::Network(
+                ConnectionError::caused_by(Stage::Receive, "reading from the websocket", e),
+            ))),
             Some(Ok(Message::Text(text))) => self.on_text(conn, text),
             Some(Ok(Message::Binary(raw))) => {
                 tracing::warn!(target: "matterapi::ws", len = raw.len(), "binary frame from the server");
@@ -797,7 +816,7 @@ impl Driver {
                     Err(e) => {
                         let _ = reply.send(Err(WsError::NotConnected {
                             action,
-                            reason: e.clone(),
+                            reason: e.chain(),
                         }));
                         Some(Served::End(End::Lost(DisconnectReason::Network(e))))
                     }
@@ -847,9 +866,8 @@ impl Driver {
                     self.session.connection_id = None;
                     (delay, reason)
                 }
-                Next::Verify => {
-                    let detail = "the server did not authenticate the socket".to_owned();
-                    end = self.verify(used, detail).await;
+                Next::Verify(silent) => {
+                    end = self.verify(used, silent).await;
                     continue;
                 }
                 Next::Relogin => match self.relogin().await {

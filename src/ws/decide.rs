@@ -1,11 +1,12 @@
 //! The one place where the end of a connection (or of an attempt at one) becomes what the listener
-//! does next: resume, log in again, verify the token, or stop. A pure function of how it ended,
-//! the session's state and the settings (and the backoff with a given jitter fraction), as
-//! serenity's gateway decides per close code; `conn.rs` carries the decision out.
+//! does next: resume, start afresh, check the token, log in again, or stop. A pure function of how
+//! it ended (the server's close code included), the session's state and the settings (and the
+//! backoff with a given jitter fraction), as serenity's gateway decides per close code; `conn.rs`
+//! carries the decision out, for the first connection as for every reconnect.
 
 use std::time::Duration;
 
-use crate::error::WsError;
+use crate::error::{ConnectionError, ConnectionStage, WsError};
 use crate::ws::backoff::Backoff;
 use crate::ws::event::DisconnectReason;
 
@@ -16,11 +17,11 @@ pub(crate) enum End {
     /// requested disconnect.
     Lost(DisconnectReason),
     /// A connection attempt failed and may work later.
-    AttemptFailed(String),
+    AttemptFailed(ConnectionError),
     /// The server accepted the upgrade but never authenticated the socket (see
     /// [`Attempt::Silent`](crate::ws::handshake::Attempt::Silent)): a refused token or a network
     /// failure, which only the token's check over REST tells apart.
-    Silent(String),
+    Silent(ConnectionError),
     /// A live connection's session is no longer valid (the server answered `not_authenticated`).
     Revoked,
     /// The token was refused: HTTP 401 on the upgrade, a closed authentication challenge, or a
@@ -36,20 +37,28 @@ pub(crate) enum End {
 /// What the listener knows of its session when a connection ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct SessionState {
+    /// A connection has been accepted before: this is a reconnect, not the first connection
+    /// (which `connect()` waits for, and whose failure is an error, not an endless retry).
+    pub(crate) connected: bool,
     /// The client's token is not the one the ended connection (or attempt) used.
     pub(crate) token_changed: bool,
     /// The listener already logged in again since the last accepted connection.
     pub(crate) relogged: bool,
     /// The client has login credentials (login id and password) to log in with.
     pub(crate) can_login: bool,
+    /// The token was found valid after a silent handshake: the next attempt sends the
+    /// authentication challenge too.
+    pub(crate) challenge_next: bool,
 }
 
 /// The settings `decide` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Policy {
+pub(crate) struct Policy<'a> {
     /// Logging in again is allowed
     /// ([`Websocket::relogin`](crate::ws::listener::Websocket::relogin)).
     pub(crate) relogin: bool,
+    /// The websocket URL, masked, for [`WsError::Connect`].
+    pub(crate) url: &'a str,
 }
 
 /// What to do next.
@@ -70,12 +79,37 @@ pub(crate) enum Next {
         /// What the stream is told.
         reason: DisconnectReason,
     },
-    /// Check the token over REST (`GET /users/me`), then decide again with what it said.
-    Verify,
+    /// Check the token over REST (`GET /users/me`), then decide again with what it said; the
+    /// error is what made the check necessary.
+    Verify(ConnectionError),
     /// Log in again, then reconnect at once.
     Relogin,
-    /// End the listener with this error.
+    /// End the listener (or fail `connect()`) with this error.
     Stop(WsError),
+}
+
+/// What a close code the server (or a proxy in front of it) sent means for the next connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseAction {
+    /// Resume after the backoff's wait: a restart, a shutdown, an idle or broken connection.
+    Resume,
+    /// Check the token before trying again: the peer refused this client (policy violation).
+    Verify,
+}
+
+/// The close codes, as the listener reads them (RFC 6455 §7.4 and the IANA registry). Mattermost
+/// closes with an empty close frame (1005) and gorilla's codes (1000, 1009); proxies add 1001,
+/// 1008, 1011–1014. Every code not named resumes.
+fn close_action(code: u16) -> CloseAction {
+    match code {
+        // Policy violation: proxies and gateways say so for a refused credential.
+        1008 => CloseAction::Verify,
+        // 1000 normal, 1001 going away, 1002 protocol error, 1003 unsupported data, 1005 no code,
+        // 1006 abnormal, 1007 invalid data, 1009 too big, 1010 extension, 1011 server error, 1012
+        // restart, 1013 try later, 1014 bad gateway, 4000–4999 private: the session may still be
+        // on the server, so resuming loses nothing.
+        _ => CloseAction::Resume,
+    }
 }
 
 /// The decision (see the module docs). `jitter` is a fraction in `[0, 1)` for the backoff; the
@@ -83,7 +117,7 @@ pub(crate) enum Next {
 pub(crate) fn decide(
     end: End,
     session: &SessionState,
-    policy: &Policy,
+    policy: &Policy<'_>,
     backoff: &mut Backoff,
     jitter: f64,
 ) -> Next {
@@ -98,13 +132,33 @@ pub(crate) fn decide(
             delay: failed(backoff),
             reason,
         },
+        End::Lost(DisconnectReason::ClosedByServer { code, reason })
+            if close_action(code) == CloseAction::Verify && !session.token_changed =>
+        {
+            let what = if reason.is_empty() {
+                format!("the server closed the connection with code {code}")
+            } else {
+                format!("the server closed the connection with code {code} ({reason})")
+            };
+            Next::Verify(ConnectionError::new(ConnectionStage::Receive, what))
+        }
         End::Lost(reason) => Next::Resume {
             delay: failed(backoff),
             reason,
         },
-        End::AttemptFailed(detail) => Next::Resume {
+        // The token is valid and the challenge comes next: at once, first connection or not.
+        End::AttemptFailed(e) if session.challenge_next => Next::Resume {
+            delay: Duration::ZERO,
+            reason: DisconnectReason::ConnectFailed(e),
+        },
+        // The first connection: `connect()` reports the failure instead of retrying.
+        End::AttemptFailed(source) if !session.connected => Next::Stop(WsError::Connect {
+            url: policy.url.to_owned(),
+            source,
+        }),
+        End::AttemptFailed(e) => Next::Resume {
             delay: failed(backoff),
-            reason: DisconnectReason::ConnectFailed(detail),
+            reason: DisconnectReason::ConnectFailed(e),
         },
         End::TokenChanged => Next::Resume {
             delay: Duration::ZERO,
@@ -114,7 +168,7 @@ pub(crate) fn decide(
             delay: Duration::ZERO,
             reason: DisconnectReason::TokenChanged,
         },
-        End::Silent(_) => Next::Verify,
+        End::Silent(e) => Next::Verify(e),
         End::Revoked | End::Rejected
             if policy.relogin && session.can_login && !session.relogged =>
         {
@@ -129,99 +183,270 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ConnectionStage as Stage;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+    const URL: &str = "ws://127.0.0.1:1/api/v4/websocket";
 
-    fn session(token_changed: bool, relogged: bool, can_login: bool) -> SessionState {
-        SessionState {
-            token_changed,
-            relogged,
-            can_login,
+    #[derive(Clone, Copy)]
+    struct Case {
+        connected: bool,
+        token_changed: bool,
+        relogged: bool,
+        can_login: bool,
+        challenge_next: bool,
+    }
+
+    /// A reconnect of a client with credentials, nothing changed.
+    const RECONNECT: Case = Case {
+        connected: true,
+        token_changed: false,
+        relogged: false,
+        can_login: true,
+        challenge_next: false,
+    };
+
+    impl Case {
+        fn state(self) -> SessionState {
+            SessionState {
+                connected: self.connected,
+                token_changed: self.token_changed,
+                relogged: self.relogged,
+                can_login: self.can_login,
+                challenge_next: self.challenge_next,
+            }
         }
     }
 
     /// A short name for each decision, to compare in a table.
     fn shape(next: &Next) -> String {
         match next {
-            Next::Resume { delay, reason } => format!("resume {delay:?} {reason:?}"),
-            Next::Fresh { delay, reason } => format!("fresh {delay:?} {reason:?}"),
-            Next::Verify => "verify".into(),
+            Next::Resume { delay, reason } => format!("resume {delay:?} {reason}"),
+            Next::Fresh { delay, reason } => format!("fresh {delay:?} {reason}"),
+            Next::Verify(e) => format!("verify {e}"),
             Next::Relogin => "relogin".into(),
+            Next::Stop(WsError::Connect { url, source }) => {
+                format!("stop Connect {url} {:?} {source}", source.stage())
+            }
             Next::Stop(e) => format!("stop {e:?}"),
         }
     }
 
+    fn refused() -> ConnectionError {
+        ConnectionError::new(Stage::Tcp, "refused")
+    }
+
+    fn closed(code: u16) -> End {
+        End::Lost(DisconnectReason::ClosedByServer {
+            code,
+            reason: String::new(),
+        })
+    }
+
     #[test]
     fn every_end_has_one_decision() {
-        let fresh_session = session(false, false, true);
-        let token_only = session(false, false, false);
-        let relogged = session(false, true, true);
-        let changed = session(true, false, false);
-        let on = Policy { relogin: true };
-        let off = Policy { relogin: false };
-        let network = || End::Lost(DisconnectReason::Network("reset".into()));
-        let table: Vec<(End, SessionState, Policy, &str)> = vec![
-            (network(), fresh_session, on, "resume 3s Network(\"reset\")"),
+        let reconnect = RECONNECT;
+        let first = Case {
+            connected: false,
+            ..RECONNECT
+        };
+        let first_challenge = Case {
+            challenge_next: true,
+            ..first
+        };
+        let token_only = Case {
+            can_login: false,
+            ..RECONNECT
+        };
+        let relogged = Case {
+            relogged: true,
+            ..RECONNECT
+        };
+        let changed = Case {
+            token_changed: true,
+            can_login: false,
+            ..RECONNECT
+        };
+        let network = || {
+            End::Lost(DisconnectReason::Network(ConnectionError::new(
+                Stage::Receive,
+                "reset",
+            )))
+        };
+        let table: Vec<(End, Case, bool, &str)> = vec![
+            (
+                network(),
+                reconnect,
+                true,
+                "resume 3s connection lost: reset",
+            ),
             (
                 End::Lost(DisconnectReason::PingTimeout),
-                fresh_session,
-                on,
-                "resume 3s PingTimeout",
+                reconnect,
+                true,
+                "resume 3s no reply to the ping action",
             ),
             (
                 End::Lost(DisconnectReason::Overflow),
-                fresh_session,
-                on,
-                "resume 0ns Overflow",
+                reconnect,
+                true,
+                "resume 0ns resuming after the consumer fell behind",
             ),
             (
                 End::Lost(DisconnectReason::Requested),
-                fresh_session,
-                on,
-                "resume 3s Requested",
+                reconnect,
+                true,
+                "resume 3s disconnect requested",
             ),
             (
                 End::Lost(DisconnectReason::BadNumbers("seq".into())),
-                fresh_session,
-                on,
-                "fresh 3s BadNumbers(\"seq\")",
+                reconnect,
+                true,
+                "fresh 3s cannot go on from the server's numbers: seq",
+            ),
+            // Close codes.
+            (
+                closed(1000),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1000)",
             ),
             (
-                End::AttemptFailed("refused".into()),
-                fresh_session,
-                on,
-                "resume 3s ConnectFailed(\"refused\")",
+                closed(1001),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1001)",
+            ),
+            (
+                closed(1005),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1005)",
+            ),
+            (
+                closed(1009),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1009)",
+            ),
+            (
+                closed(1011),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1011)",
+            ),
+            (
+                closed(1012),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 1012)",
+            ),
+            (
+                closed(4000),
+                reconnect,
+                true,
+                "resume 3s closed by the server (code 4000)",
+            ),
+            (
+                closed(1008),
+                reconnect,
+                true,
+                "verify the server closed the connection with code 1008",
+            ),
+            (
+                End::Lost(DisconnectReason::ClosedByServer {
+                    code: 1008,
+                    reason: "token".into(),
+                }),
+                reconnect,
+                true,
+                "verify the server closed the connection with code 1008 (token)",
+            ),
+            (
+                closed(1008),
+                changed,
+                true,
+                "resume 3s closed by the server (code 1008)",
+            ),
+            // Failed attempts: a reconnect waits, the first connection reports.
+            (
+                End::AttemptFailed(refused()),
+                reconnect,
+                true,
+                "resume 3s connection attempt failed: refused",
+            ),
+            (
+                End::AttemptFailed(refused()),
+                first,
+                true,
+                "stop Connect ws://127.0.0.1:1/api/v4/websocket Tcp refused",
+            ),
+            (
+                End::AttemptFailed(refused()),
+                first_challenge,
+                true,
+                "resume 0ns connection attempt failed: refused",
             ),
             (
                 End::TokenChanged,
-                fresh_session,
-                on,
-                "resume 0ns TokenChanged",
+                reconnect,
+                true,
+                "resume 0ns the client's token changed",
             ),
-            (End::Silent("closed".into()), fresh_session, on, "verify"),
             (
-                End::Silent("closed".into()),
-                changed,
-                on,
-                "resume 0ns TokenChanged",
+                End::Silent(ConnectionError::new(Stage::Authentication, "closed")),
+                reconnect,
+                true,
+                "verify closed",
             ),
-            (End::Revoked, fresh_session, on, "relogin"),
-            (End::Revoked, changed, off, "resume 0ns TokenChanged"),
-            (End::Revoked, relogged, on, "stop SessionRevoked"),
-            (End::Revoked, token_only, on, "stop SessionRevoked"),
-            (End::Revoked, fresh_session, off, "stop SessionRevoked"),
-            (End::Rejected, fresh_session, on, "relogin"),
-            (End::Rejected, relogged, on, "stop AuthRejected"),
-            (End::Rejected, token_only, on, "stop AuthRejected"),
-            (End::Rejected, changed, on, "resume 0ns TokenChanged"),
+            (
+                End::Silent(ConnectionError::new(Stage::Authentication, "closed")),
+                first,
+                true,
+                "verify closed",
+            ),
+            (
+                End::Silent(ConnectionError::new(Stage::Authentication, "closed")),
+                changed,
+                true,
+                "resume 0ns the client's token changed",
+            ),
+            (End::Revoked, reconnect, true, "relogin"),
+            (
+                End::Revoked,
+                changed,
+                false,
+                "resume 0ns the client's token changed",
+            ),
+            (End::Revoked, relogged, true, "stop SessionRevoked"),
+            (End::Revoked, token_only, true, "stop SessionRevoked"),
+            (End::Revoked, reconnect, false, "stop SessionRevoked"),
+            (End::Rejected, reconnect, true, "relogin"),
+            (End::Rejected, first, true, "relogin"),
+            (End::Rejected, relogged, true, "stop AuthRejected"),
+            (End::Rejected, token_only, true, "stop AuthRejected"),
+            (
+                End::Rejected,
+                changed,
+                true,
+                "resume 0ns the client's token changed",
+            ),
             (
                 End::Fatal(WsError::NoCredentials),
-                fresh_session,
-                on,
+                reconnect,
+                true,
+                "stop NoCredentials",
+            ),
+            (
+                End::Fatal(WsError::NoCredentials),
+                first,
+                true,
                 "stop NoCredentials",
             ),
         ];
-        for (end, session, policy, want) in table {
+        for (end, case, relogin, want) in table {
+            let session = case.state();
+            let policy = Policy { relogin, url: URL };
             let what = format!("{end:?} {session:?} {policy:?}");
             let mut backoff = Backoff::new(S(3));
             let next = decide(end, &session, &policy, &mut backoff, 0.0);
@@ -232,9 +457,12 @@ mod tests {
     #[test]
     fn only_waits_count_as_failures() {
         let mut backoff = Backoff::new(S(1));
-        let s = session(false, false, true);
-        let p = Policy { relogin: true };
-        decide(End::AttemptFailed("x".into()), &s, &p, &mut backoff, 0.0);
+        let s = RECONNECT.state();
+        let p = Policy {
+            relogin: true,
+            url: URL,
+        };
+        decide(End::AttemptFailed(refused()), &s, &p, &mut backoff, 0.0);
         decide(
             End::Lost(DisconnectReason::PingTimeout),
             &s,
@@ -252,6 +480,13 @@ mod tests {
             0.0,
         );
         decide(End::Revoked, &s, &p, &mut backoff, 0.0);
+        decide(closed(1008), &s, &p, &mut backoff, 0.0);
+        let first = Case {
+            connected: false,
+            ..RECONNECT
+        }
+        .state();
+        decide(End::AttemptFailed(refused()), &first, &p, &mut backoff, 0.0);
         assert_eq!(backoff.failures(), 2);
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::error::{BadFrameKind, WsError};
+use crate::error::{BadFrameKind, ConnectionError, WsError};
 use crate::types;
 
 /// One item of an [`EventStream`](crate::ws::EventStream): an event, or what happened to the
@@ -68,7 +68,7 @@ pub enum DisconnectReason {
         reason: String,
     },
     /// The connection broke (a read or write error, or an end without a close frame).
-    Network(String),
+    Network(ConnectionError),
     /// No reply to the `ping` action in time: the socket was dead (closed with code 4000).
     PingTimeout,
     /// An event's `seq` skipped numbers: closed (code 4001) to resume from the first one missed.
@@ -92,7 +92,7 @@ pub enum DisconnectReason {
     /// server, and the listener resumed from the first of them once the consumer caught up.
     Overflow,
     /// A connection attempt failed.
-    ConnectFailed(String),
+    ConnectFailed(ConnectionError),
     /// [`WsHandle::disconnect`](crate::ws::WsHandle::disconnect) was called.
     Requested,
 }
@@ -106,7 +106,7 @@ impl std::fmt::Display for DisconnectReason {
             DisconnectReason::ClosedByServer { code, reason } => {
                 write!(f, "closed by the server (code {code}: {reason})")
             }
-            DisconnectReason::Network(e) => write!(f, "connection lost: {e}"),
+            DisconnectReason::Network(e) => write!(f, "connection lost: {}", e.chain()),
             DisconnectReason::PingTimeout => f.write_str("no reply to the ping action"),
             DisconnectReason::SequenceGap { expected, received } => {
                 write!(f, "sequence gap (expected {expected}, received {received})")
@@ -117,7 +117,9 @@ impl std::fmt::Display for DisconnectReason {
                 write!(f, "cannot go on from the server's numbers: {e}")
             }
             DisconnectReason::Overflow => f.write_str("resuming after the consumer fell behind"),
-            DisconnectReason::ConnectFailed(e) => write!(f, "connection attempt failed: {e}"),
+            DisconnectReason::ConnectFailed(e) => {
+                write!(f, "connection attempt failed: {}", e.chain())
+            }
             DisconnectReason::Requested => f.write_str("disconnect requested"),
         }
     }

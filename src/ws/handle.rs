@@ -173,8 +173,10 @@ impl WsHandle {
 
     /// Tells the server where the user is looking (`presence`).
     pub async fn presence(&self, presence: &Presence) -> Result<(), WsError> {
-        let data = serde_json::to_value(presence)
-            .map_err(|e| WsError::Config(format!("presence: {e}")))?;
+        let data = serde_json::to_value(presence).map_err(|source| WsError::Encode {
+            action: "presence".into(),
+            source,
+        })?;
         self.send_action("presence", Some(data)).await.map(|_| ())
     }
 

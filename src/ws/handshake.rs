@@ -33,7 +33,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, handshake};
 
-use crate::error::WsError;
+use crate::error::{ConnectionError, ConnectionStage as Stage, WsError};
 use crate::retry::Jitter;
 use crate::ws::event::{self, Event, EventKind, Frame, Parsed};
 use crate::ws::settings::Settings;
@@ -51,11 +51,11 @@ const MAX_EARLY: usize = 1024;
 #[derive(Debug)]
 pub(crate) enum Attempt {
     /// Try again later (network, proxy, TLS, an upgrade the server refused for another reason).
-    Retry(String),
+    Retry(ConnectionError),
     /// The server accepted the upgrade but never showed the socket was authenticated (no `hello`,
     /// no reply) before it closed it or the time ran out: what the server does with a token it
     /// does not accept, and also what a network failure at the wrong moment looks like.
-    Silent(String),
+    Silent(ConnectionError),
     /// The token was refused (HTTP 401 on the upgrade, or the authentication challenge closed the
     /// socket).
     Rejected,
@@ -88,11 +88,18 @@ pub(crate) fn request_text(seq: i64, action: &str, data: Option<&serde_json::Val
 }
 
 /// Sends one text frame, bounded by `limit`.
-pub(crate) async fn send_text(ws: &mut Ws, text: String, limit: Duration) -> Result<(), String> {
+pub(crate) async fn send_text(
+    ws: &mut Ws,
+    text: String,
+    limit: Duration,
+) -> Result<(), ConnectionError> {
     match timeout(limit, ws.send(Message::text(text))).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("sending failed: {e}")),
-        Err(_) => Err(format!("sending took more than {limit:?}")),
+        Ok(Err(e)) => Err(ConnectionError::caused_by(Stage::Send, "sending failed", e)),
+        Err(_) => Err(ConnectionError::new(
+            Stage::Send,
+            format!("sending took more than {limit:?}"),
+        )),
     }
 }
 
@@ -122,9 +129,12 @@ pub(crate) async fn open(
     {
         Ok(result) => result?,
         Err(_) => {
-            return Err(Attempt::Retry(format!(
-                "the websocket upgrade took more than {:?}",
-                settings.connect_timeout
+            return Err(Attempt::Retry(ConnectionError::new(
+                Stage::Upgrade,
+                format!(
+                    "the websocket upgrade took more than {:?}",
+                    settings.connect_timeout
+                ),
             )));
         }
     };
@@ -175,27 +185,30 @@ async fn upgrade(
     stream
         .write_all(request.expose_secret().as_bytes())
         .await
-        .map_err(|e| Attempt::Retry(format!("writing the websocket upgrade: {e}")))?;
+        .map_err(|e| upgrade_failed("writing the websocket upgrade", e))?;
     stream
         .flush()
         .await
-        .map_err(|e| Attempt::Retry(format!("writing the websocket upgrade: {e}")))?;
+        .map_err(|e| upgrade_failed("writing the websocket upgrade", e))?;
     drop(request);
     let head = read_head(&mut stream).await?;
-    let (status, accept) = parse_head(&head).map_err(Attempt::Retry)?;
+    let (status, accept) =
+        parse_head(&head).map_err(|e| Attempt::Retry(ConnectionError::new(Stage::Upgrade, e)))?;
     match status {
         101 => {}
         401 => return Err(Attempt::Rejected),
         other => {
-            return Err(Attempt::Retry(format!(
-                "the server answered the websocket upgrade with HTTP {other}"
+            return Err(Attempt::Retry(ConnectionError::new(
+                Stage::Upgrade,
+                format!("the server answered the websocket upgrade with HTTP {other}"),
             )));
         }
     }
     if accept.as_deref() != Some(handshake::derive_accept_key(key.as_bytes()).as_str()) {
-        return Err(Attempt::Retry(
-            "the server's Sec-WebSocket-Accept does not match the request's key".into(),
-        ));
+        return Err(Attempt::Retry(ConnectionError::new(
+            Stage::Upgrade,
+            "the server's Sec-WebSocket-Accept does not match the request's key",
+        )));
     }
     let config = WebSocketConfig::default()
         .max_message_size(Some(settings.max_message_size))
@@ -208,22 +221,28 @@ async fn read_head(stream: &mut Stream) -> Result<Vec<u8>, Attempt> {
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > MAX_HEAD {
-            return Err(Attempt::Retry(
-                "the answer to the websocket upgrade is too long".into(),
-            ));
+            return Err(Attempt::Retry(ConnectionError::new(
+                Stage::Upgrade,
+                "the answer to the websocket upgrade is too long",
+            )));
         }
         let n = stream
             .read(&mut byte)
             .await
-            .map_err(|e| Attempt::Retry(format!("reading the websocket upgrade's answer: {e}")))?;
+            .map_err(|e| upgrade_failed("reading the websocket upgrade's answer", e))?;
         if n == 0 {
-            return Err(Attempt::Retry(
-                "the server closed the connection during the websocket upgrade".into(),
-            ));
+            return Err(Attempt::Retry(ConnectionError::new(
+                Stage::Upgrade,
+                "the server closed the connection during the websocket upgrade",
+            )));
         }
         head.push(byte[0]);
     }
     Ok(head)
+}
+
+fn upgrade_failed(what: &str, e: std::io::Error) -> Attempt {
+    Attempt::Retry(ConnectionError::caused_by(Stage::Upgrade, what, e))
 }
 
 /// The status and `Sec-WebSocket-Accept` of an HTTP answer's head.
@@ -254,7 +273,7 @@ async fn write_challenge(
     seq: i64,
     token: &SecretString,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), ConnectionError> {
     let data = serde_json::json!({ "token": token.expose_secret() });
     let payload = SecretString::from(request_text(seq, "authentication_challenge", Some(&data)));
     let frame = masked_text_frame(
@@ -269,9 +288,14 @@ async fn write_challenge(
     .await;
     match written {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("sending the authentication challenge: {e}")),
-        Err(_) => Err(format!(
-            "sending the authentication challenge took more than {limit:?}"
+        Ok(Err(e)) => Err(ConnectionError::caused_by(
+            Stage::Authentication,
+            "sending the authentication challenge",
+            e,
+        )),
+        Err(_) => Err(ConnectionError::new(
+            Stage::Authentication,
+            format!("sending the authentication challenge took more than {limit:?}"),
         )),
     }
 }
@@ -327,11 +351,12 @@ async fn authenticate(
     let deadline = Instant::now() + s.hello_timeout;
     // How an attempt that got no proof ends: a refused challenge, the server's silence, or a
     // failure after the server had said something.
-    let fail = |challenge: Option<i64>, heard: bool, reason: String| match (challenge, heard) {
-        (Some(_), _) => Attempt::Rejected,
-        (None, false) => Attempt::Silent(reason),
-        (None, true) => Attempt::Retry(reason),
-    };
+    let fail =
+        |challenge: Option<i64>, heard: bool, reason: ConnectionError| match (challenge, heard) {
+            (Some(_), _) => Attempt::Rejected,
+            (None, false) => Attempt::Silent(reason),
+            (None, true) => Attempt::Retry(reason),
+        };
     let opened = |ws, hello, early, next_action| Opened {
         ws,
         hello,
@@ -344,13 +369,26 @@ async fn authenticate(
                 return Err(fail(
                     challenge,
                     heard,
-                    format!("no hello within {:?}", s.hello_timeout),
+                    ConnectionError::new(
+                        Stage::Authentication,
+                        format!("no hello within {:?}", s.hello_timeout),
+                    ),
                 ));
             }
             Ok(None) => {
-                return Err(fail(challenge, heard, "closed during the handshake".into()));
+                return Err(fail(
+                    challenge,
+                    heard,
+                    ConnectionError::new(Stage::Authentication, "closed during the handshake"),
+                ));
             }
-            Ok(Some(Err(e))) => return Err(fail(challenge, heard, format!("handshake: {e}"))),
+            Ok(Some(Err(e))) => {
+                return Err(fail(
+                    challenge,
+                    heard,
+                    ConnectionError::caused_by(Stage::Authentication, "handshake", e),
+                ));
+            }
             Ok(Some(Ok(m))) => m,
         };
         let text = match msg {
@@ -359,7 +397,11 @@ async fn authenticate(
                 let why = frame
                     .map(|f| format!("closed during the handshake ({} {})", f.code, f.reason))
                     .unwrap_or_else(|| "closed during the handshake".into());
-                return Err(fail(challenge, heard, why));
+                return Err(fail(
+                    challenge,
+                    heard,
+                    ConnectionError::new(Stage::Authentication, why),
+                ));
             }
             Message::Binary(_) => {
                 heard = true;
@@ -403,7 +445,10 @@ async fn authenticate(
                         .error
                         .map(|e| format!("{} ({})", e.message, e.id))
                         .unwrap_or_else(|| r.status.clone());
-                    return Err(Attempt::Retry(format!("the ping action failed: {why}")));
+                    return Err(Attempt::Retry(ConnectionError::new(
+                        Stage::Authentication,
+                        format!("the ping action failed: {why}"),
+                    )));
                 }
             }
             Parsed::Frame(Frame::Reply(r)) if Some(r.seq_reply) == challenge => {
@@ -416,7 +461,10 @@ async fn authenticate(
             Parsed::Bad(_) => early.push_back(Message::Text(text)),
         }
         if early.len() > MAX_EARLY {
-            return Err(Attempt::Retry("too many frames before the hello".into()));
+            return Err(Attempt::Retry(ConnectionError::new(
+                Stage::Authentication,
+                "too many frames before the hello",
+            )));
         }
     }
 }

@@ -353,7 +353,7 @@ impl WsListener {
 
     /// Closes the connection gracefully, lets the handler calls in flight finish (at most the
     /// drain timeout, 30 s by default; past it they are cancelled and this is
-    /// [`WsError::ActionTimeout`]), and returns what the listener saw, or the terminal error that
+    /// [`WsError::DrainTimeout`]), and returns what the listener saw, or the terminal error that
     /// had already ended it.
     pub async fn shutdown(mut self) -> Result<WsStats, WsError> {
         self.handle.shutdown().await;
@@ -364,8 +364,7 @@ impl WsListener {
             Ok(joined) => joined_result(joined),
             Err(_) => {
                 task.abort();
-                Err(WsError::ActionTimeout {
-                    action: "shutdown".into(),
+                Err(WsError::DrainTimeout {
                     timeout: self.drain_timeout,
                 })
             }
@@ -392,10 +391,7 @@ fn joined_result(
 ) -> Result<WsStats, WsError> {
     match joined {
         Ok(result) => result,
-        Err(e) => Err(WsError::NotConnected {
-            action: "listener".into(),
-            reason: format!("the listener task ended abnormally: {e}"),
-        }),
+        Err(e) => Err(WsError::TaskFailed(e)),
     }
 }
 

@@ -80,7 +80,7 @@ mod listener;
 mod settings;
 mod transport;
 
-pub use crate::error::{BadFrameKind, WsError};
+pub use crate::error::{BadFrameKind, ConnectionError, ConnectionStage, WsError};
 pub use backoff::Backoff;
 pub use dispatch::{EventStream, WsStats};
 pub use event::{

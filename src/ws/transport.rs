@@ -8,7 +8,7 @@ use reqwest::Url;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::WsError;
+use crate::error::{ConnectionError, ConnectionStage as Stage, WsError};
 use crate::options::Options;
 
 /// A connected byte stream (plain or TLS).
@@ -61,6 +61,12 @@ fn config(msg: impl Into<String>) -> WsError {
     WsError::Config(msg.into())
 }
 
+/// The options' TLS files (`ca_cert`, `client_cert`, `client_key`), read by the loader REST uses.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn tls_files(options: &Options) -> Result<crate::net::TlsFiles, WsError> {
+    crate::net::tls_files(options).map_err(|e| config(e.to_string()))
+}
+
 impl Transport {
     /// The transport to `url` (a `ws://` or `wss://` URL) as the options describe.
     pub(crate) fn new(options: &Options, url: &Url) -> Result<Transport, WsError> {
@@ -91,25 +97,27 @@ impl Transport {
 
     /// Opens the stream to `url`'s host: TCP (through the proxy's tunnel when there is one), then
     /// TLS for `wss`. Each step is bounded by the options' timeout.
-    pub(crate) async fn connect(&self, url: &Url) -> Result<Stream, String> {
-        let host = url.host_str().ok_or("the websocket URL has no host")?;
+    pub(crate) async fn connect(&self, url: &Url) -> Result<Stream, ConnectionError> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| ConnectionError::new(Stage::Tcp, "the websocket URL has no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = url
             .port_or_known_default()
-            .ok_or("the websocket URL has no port")?;
+            .ok_or_else(|| ConnectionError::new(Stage::Tcp, "the websocket URL has no port"))?;
         let tcp = match &self.proxy {
             None => self.tcp(host, port).await?,
             Some(proxy) => {
-                let mut tcp = self
-                    .tcp(&proxy.host, proxy.port)
-                    .await
-                    .map_err(|e| format!("proxy {}:{}: {e}", proxy.host, proxy.port))?;
+                let mut tcp = self.tcp(&proxy.host, proxy.port).await?;
                 tokio::time::timeout(self.timeout, tunnel(&mut tcp, proxy, host, port))
                     .await
                     .map_err(|_| {
-                        format!(
-                            "the proxy's CONNECT got no answer within {:?}",
-                            self.timeout
+                        ConnectionError::new(
+                            Stage::Proxy,
+                            format!(
+                                "the proxy's CONNECT got no answer within {:?}",
+                                self.timeout
+                            ),
                         )
                     })??;
                 tcp
@@ -120,24 +128,41 @@ impl Transport {
             None => Ok(Box::new(tcp)),
             Some(tls) => tokio::time::timeout(self.timeout, tls.connect(host, tcp))
                 .await
-                .map_err(|_| format!("the TLS handshake took more than {:?}", self.timeout))?,
+                .map_err(|_| {
+                    ConnectionError::new(
+                        Stage::Tls,
+                        format!("the TLS handshake took more than {:?}", self.timeout),
+                    )
+                })?,
         }
     }
 
-    async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, String> {
+    async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, ConnectionError> {
         match tokio::time::timeout(self.timeout, TcpStream::connect((host, port))).await {
             Ok(Ok(tcp)) => Ok(tcp),
-            Ok(Err(e)) => Err(format!("TCP connection to {host}:{port}: {e}")),
-            Err(_) => Err(format!(
-                "TCP connection to {host}:{port} took more than {:?}",
-                self.timeout
+            Ok(Err(e)) => Err(ConnectionError::caused_by(
+                Stage::Tcp,
+                format!("TCP connection to {host}:{port}"),
+                e,
+            )),
+            Err(_) => Err(ConnectionError::new(
+                Stage::Tcp,
+                format!(
+                    "TCP connection to {host}:{port} took more than {:?}",
+                    self.timeout
+                ),
             )),
         }
     }
 }
 
 /// `CONNECT host:port` through the proxy; anything but a 2xx answer is an error.
-async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, host: &str, port: u16) -> Result<(), String> {
+async fn tunnel(
+    tcp: &mut TcpStream,
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+) -> Result<(), ConnectionError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -152,20 +177,25 @@ async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, host: &str, port: u16) -> Re
     request.push_str("\r\n");
     tcp.write_all(request.as_bytes())
         .await
-        .map_err(|e| format!("writing CONNECT to the proxy: {e}"))?;
+        .map_err(|e| ConnectionError::caused_by(Stage::Proxy, "writing CONNECT to the proxy", e))?;
     // Read the answer's head byte by byte: nothing of the tunnelled stream may be consumed.
     let mut head = Vec::with_capacity(256);
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 16 * 1024 {
-            return Err("the proxy's answer to CONNECT is too long".into());
+            return Err(ConnectionError::new(
+                Stage::Proxy,
+                "the proxy's answer to CONNECT is too long",
+            ));
         }
-        let n = tcp
-            .read(&mut byte)
-            .await
-            .map_err(|e| format!("reading the proxy's answer to CONNECT: {e}"))?;
+        let n = tcp.read(&mut byte).await.map_err(|e| {
+            ConnectionError::caused_by(Stage::Proxy, "reading the proxy's answer to CONNECT", e)
+        })?;
         if n == 0 {
-            return Err("the proxy closed the connection during CONNECT".into());
+            return Err(ConnectionError::new(
+                Stage::Proxy,
+                "the proxy closed the connection during CONNECT",
+            ));
         }
         head.push(byte[0]);
     }
@@ -175,7 +205,10 @@ async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, host: &str, port: u16) -> Re
     if status.starts_with('2') {
         Ok(())
     } else {
-        Err(format!("the proxy refused CONNECT: {status_line}"))
+        Err(ConnectionError::new(
+            Stage::Proxy,
+            format!("the proxy refused CONNECT: {status_line}"),
+        ))
     }
 }
 
@@ -304,7 +337,8 @@ mod tls {
     use tokio_rustls::TlsConnector;
 
     use super::{Stream, config};
-    use crate::error::WsError;
+    use crate::error::{ConnectionError, ConnectionStage, WsError};
+    use crate::net::TlsFiles;
     use crate::options::Options;
 
     pub(crate) struct Connector(TlsConnector);
@@ -316,8 +350,9 @@ mod tls {
             let builder = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map_err(|e| config(format!("TLS: {e}")))?;
+            let files = super::tls_files(options)?;
             let builder = if options.verify {
-                let extra = ca_certificates(options)?;
+                let extra = ca_certificates(&files)?;
                 let verifier =
                     rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
                         .map_err(|e| config(format!("TLS verifier: {e}")))?;
@@ -329,7 +364,7 @@ mod tls {
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
             };
-            let mut tls = match client_identity(options)? {
+            let mut tls = match client_identity(&files)? {
                 Some((certs, key)) => builder
                     .with_client_auth_cert(certs, key)
                     .map_err(|e| config(format!("`client_cert`: {e}")))?,
@@ -339,58 +374,55 @@ mod tls {
             Ok(Connector(TlsConnector::from(Arc::new(tls))))
         }
 
-        pub(crate) async fn connect(&self, host: &str, tcp: TcpStream) -> Result<Stream, String> {
-            let name = ServerName::try_from(host.to_owned())
-                .map_err(|e| format!("`{host}` is not a TLS server name: {e}"))?;
-            let tls = self
-                .0
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+        pub(crate) async fn connect(
+            &self,
+            host: &str,
+            tcp: TcpStream,
+        ) -> Result<Stream, ConnectionError> {
+            let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+                ConnectionError::caused_by(
+                    ConnectionStage::Tls,
+                    format!("`{host}` is not a TLS server name"),
+                    e,
+                )
+            })?;
+            let tls = self.0.connect(name, tcp).await.map_err(|e| {
+                ConnectionError::caused_by(
+                    ConnectionStage::Tls,
+                    format!("TLS handshake with {host}"),
+                    e,
+                )
+            })?;
             Ok(Box::new(tls))
         }
     }
 
-    fn read(field: &str, path: &std::path::Path) -> Result<Vec<u8>, WsError> {
-        std::fs::read(path)
-            .map_err(|e| config(format!("`{field}`: cannot read `{}`: {e}", path.display())))
-    }
-
-    fn ca_certificates(options: &Options) -> Result<Vec<CertificateDer<'static>>, WsError> {
-        let Some(path) = &options.ca_cert else {
+    fn ca_certificates(files: &TlsFiles) -> Result<Vec<CertificateDer<'static>>, WsError> {
+        let Some((path, pem)) = &files.ca else {
             return Ok(Vec::new());
         };
-        let pem = read("ca_cert", path)?;
-        let certs = CertificateDer::pem_slice_iter(&pem)
+        let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| config(format!("`ca_cert` `{}`: {e}", path.display())))?;
         if certs.is_empty() {
-            return Err(config(format!(
-                "`ca_cert` `{}` holds no PEM certificate",
-                path.display()
-            )));
+            return Err(config(crate::net::no_ca_certificate(path).to_string()));
         }
         Ok(certs)
     }
 
     type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
-    fn client_identity(options: &Options) -> Result<Option<Identity>, WsError> {
-        let Some(cert_path) = &options.client_cert else {
+    fn client_identity(files: &TlsFiles) -> Result<Option<Identity>, WsError> {
+        let Some(identity) = &files.identity else {
             return Ok(None);
         };
-        let cert_pem = read("client_cert", cert_path)?;
-        let key_pem = match &options.client_key {
-            Some(key) => read("client_key", key)?,
-            None => cert_pem.clone(),
-        };
-        let certs = CertificateDer::pem_slice_iter(&cert_pem)
+        let certs = CertificateDer::pem_slice_iter(&identity.cert)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| config(format!("`client_cert`: {e}")))?;
         if certs.is_empty() {
             return Err(config("`client_cert` holds no PEM certificate"));
         }
-        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        let key = PrivateKeyDer::from_pem_slice(identity.key_pem())
             .map_err(|e| config(format!("`client_key`: no private key: {e}")))?;
         Ok(Some((certs, key)))
     }
@@ -453,7 +485,7 @@ mod tls {
     use tokio_native_tls::native_tls;
 
     use super::{Stream, config};
-    use crate::error::WsError;
+    use crate::error::{ConnectionError, ConnectionStage, WsError};
     use crate::options::Options;
 
     pub(crate) struct Connector(tokio_native_tls::TlsConnector);
@@ -465,28 +497,14 @@ mod tls {
             if !options.verify {
                 b.danger_accept_invalid_certs(true);
             }
-            if let Some(path) = &options.ca_cert {
-                let pem = std::fs::read(path).map_err(|e| {
-                    config(format!("`ca_cert`: cannot read `{}`: {e}", path.display()))
-                })?;
-                let cert = native_tls::Certificate::from_pem(&pem)
+            let files = super::tls_files(options)?;
+            if let Some((path, pem)) = &files.ca {
+                let cert = native_tls::Certificate::from_pem(pem)
                     .map_err(|e| config(format!("`ca_cert` `{}`: {e}", path.display())))?;
                 b.add_root_certificate(cert);
             }
-            if let Some(cert_path) = &options.client_cert {
-                let cert = std::fs::read(cert_path).map_err(|e| {
-                    config(format!(
-                        "`client_cert`: cannot read `{}`: {e}",
-                        cert_path.display()
-                    ))
-                })?;
-                let key = match &options.client_key {
-                    Some(k) => std::fs::read(k).map_err(|e| {
-                        config(format!("`client_key`: cannot read `{}`: {e}", k.display()))
-                    })?,
-                    None => cert.clone(),
-                };
-                let identity = native_tls::Identity::from_pkcs8(&cert, &key)
+            if let Some(identity) = &files.identity {
+                let identity = native_tls::Identity::from_pkcs8(&identity.cert, identity.key_pem())
                     .map_err(|e| config(format!("`client_cert`: {e}")))?;
                 b.identity(identity);
             }
@@ -494,12 +512,18 @@ mod tls {
             Ok(Connector(tokio_native_tls::TlsConnector::from(connector)))
         }
 
-        pub(crate) async fn connect(&self, host: &str, tcp: TcpStream) -> Result<Stream, String> {
-            let tls = self
-                .0
-                .connect(host, tcp)
-                .await
-                .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+        pub(crate) async fn connect(
+            &self,
+            host: &str,
+            tcp: TcpStream,
+        ) -> Result<Stream, ConnectionError> {
+            let tls = self.0.connect(host, tcp).await.map_err(|e| {
+                ConnectionError::caused_by(
+                    ConnectionStage::Tls,
+                    format!("TLS handshake with {host}"),
+                    e,
+                )
+            })?;
             Ok(Box::new(tls))
         }
     }
@@ -512,7 +536,7 @@ mod tls {
     use tokio::net::TcpStream;
 
     use super::{Stream, config};
-    use crate::error::WsError;
+    use crate::error::{ConnectionError, ConnectionStage, WsError};
     use crate::options::Options;
 
     pub(crate) struct Connector;
@@ -524,8 +548,15 @@ mod tls {
             ))
         }
 
-        pub(crate) async fn connect(&self, _host: &str, _tcp: TcpStream) -> Result<Stream, String> {
-            Err("no TLS support compiled in".into())
+        pub(crate) async fn connect(
+            &self,
+            _host: &str,
+            _tcp: TcpStream,
+        ) -> Result<Stream, ConnectionError> {
+            Err(ConnectionError::new(
+                ConnectionStage::Tls,
+                "no TLS support compiled in",
+            ))
         }
     }
 }

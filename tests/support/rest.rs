@@ -1,6 +1,5 @@
 //! REST fakes: clients of a wiremock server, the replies and mocks of a Mattermost session (login,
-//! `GET /users/me`), and raw HTTP/1.1 on loopback sockets for the fakes wiremock cannot be. It uses
-//! nothing else of `support` (`tls_support/mod.rs` includes it alone, with `tls.rs`).
+//! `GET /users/me`), and raw HTTP/1.1 on loopback sockets for the fakes wiremock cannot be.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt};

@@ -413,6 +413,44 @@ impl Peer {
     }
 }
 
+/// The next item of `stream` within `limit`: the test fails if none comes, or if the stream ends.
+pub async fn next_within(
+    stream: &mut matterapi::ws::EventStream,
+    limit: Duration,
+) -> matterapi::ws::WsItem {
+    tokio::time::timeout(limit, stream.next())
+        .await
+        .unwrap_or_else(|_| panic!("an item within {limit:?}"))
+        .expect("the stream goes on")
+}
+
+/// The next item of `stream` within 5 s ([`next_within`]).
+pub async fn next(stream: &mut matterapi::ws::EventStream) -> matterapi::ws::WsItem {
+    next_within(stream, Duration::from_secs(5)).await
+}
+
+/// Items of `stream` until `pick` says yes (that one included), within `limit` in all.
+pub async fn until(
+    stream: &mut matterapi::ws::EventStream,
+    limit: Duration,
+    mut pick: impl FnMut(&matterapi::ws::WsItem) -> bool,
+) -> Vec<matterapi::ws::WsItem> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let item = tokio::time::timeout(left, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no matching item within {limit:?}; saw {seen:?}"))
+            .unwrap_or_else(|| panic!("the stream ended; saw {seen:?}"));
+        let hit = pick(&item);
+        seen.push(item);
+        if hit {
+            return seen;
+        }
+    }
+}
+
 /// Proxies off, whatever the environment says.
 pub fn no_proxies() -> matterapi::Proxies {
     let mut p = matterapi::Proxies::default();
