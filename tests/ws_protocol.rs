@@ -1,6 +1,11 @@
 //! The websocket listener against the scripted Mattermost peer (`tests/support/ws_peer.rs`):
 //! authentication, typed events, resume and resync, sequence gaps, keepalive, bad frames, revoked
 //! sessions, actions and shutdown.
+//!
+//! Every test runs on tokio's paused clock (`start_paused`): the peer lives in the same runtime, so
+//! waits (reconnect backoff, ping intervals, the test's own timeouts) take no real time, and a test
+//! that would hang fails at once on its timeout instead of waiting on a wall clock. (The files
+//! whose REST side is wiremock run on the real clock: wiremock serves from its own runtime.)
 
 mod support;
 
@@ -67,7 +72,7 @@ async fn connect_with(
     (handle, stream, connection_id)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn authenticates_with_the_bearer_header_and_sends_no_origin() {
     let peer = Peer::start().await;
     let (handle, _stream, id) = connect(&peer).await;
@@ -89,7 +94,7 @@ async fn authenticates_with_the_bearer_header_and_sends_no_origin() {
     assert_eq!((first.action.as_str(), first.seq), ("ping", 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn falls_back_to_the_authentication_challenge_when_the_header_is_lost() {
     let peer = Peer::start().await;
     peer.knobs(|k| k.header_auth = false);
@@ -103,7 +108,7 @@ async fn falls_back_to_the_authentication_challenge_when_the_header_is_lost() {
     assert_eq!(challenge.seq, 2, "after the ping probe");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_rejected_token_is_an_error_from_connect() {
     let peer = Peer::start().await;
     let client = peer.builder().token("not-a-valid-token").build().unwrap();
@@ -123,7 +128,7 @@ async fn a_rejected_token_is_an_error_from_connect() {
     assert_eq!(peer.upgrades().len(), 1, "one attempt");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unreachable_server_is_an_error_from_connect() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -151,7 +156,7 @@ async fn an_unreachable_server_is_an_error_from_connect() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn events_arrive_typed_with_seq_broadcast_and_raw_frame() {
     let peer = Peer::start().await;
     let (_handle, mut stream, _id) = connect(&peer).await;
@@ -217,7 +222,7 @@ async fn events_arrive_typed_with_seq_broadcast_and_raw_frame() {
     assert_eq!(ev.seq, Some(6));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_and_plugin_events_are_delivered_not_errors() {
     let peer = Peer::start().await;
     let (_handle, mut stream, _id) = connect(&peer).await;
@@ -232,7 +237,7 @@ async fn unknown_and_plugin_events_are_delivered_not_errors() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn resumes_after_drop_without_waiting_for_hello() {
     let peer = Peer::start().await;
     let (_handle, mut stream, id) = connect(&peer).await;
@@ -268,7 +273,7 @@ async fn resumes_after_drop_without_waiting_for_hello() {
     assert_eq!(resume.query("sequence_number").as_deref(), Some("4"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_forgotten_connection_gives_resync_and_a_new_hello() {
     let peer = Peer::start().await;
     let (_handle, mut stream, id) = connect(&peer).await;
@@ -296,7 +301,7 @@ async fn a_forgotten_connection_gives_resync_and_a_new_hello() {
     assert_eq!(next_event(&mut stream).await.seq, Some(1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn more_missed_events_than_the_buffer_gives_resync() {
     let peer = Peer::start().await;
     let client = peer
@@ -322,7 +327,7 @@ async fn more_missed_events_than_the_buffer_gives_resync() {
     assert!(resync);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_sequence_gap_closes_with_4001_and_resumes_from_the_first_missed_event() {
     let peer = Peer::start().await;
     let (_handle, mut stream, id) = connect(&peer).await;
@@ -378,7 +383,7 @@ async fn a_sequence_gap_closes_with_4001_and_resumes_from_the_first_missed_event
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn binary_and_garbage_frames_are_error_items_and_the_connection_goes_on() {
     let peer = Peer::start().await;
     let (_handle, mut stream, _id) = connect(&peer).await;
@@ -412,7 +417,7 @@ async fn binary_and_garbage_frames_are_error_items_and_the_connection_goes_on() 
     assert_eq!(peer.upgrades().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn keeps_answering_pings_while_the_consumer_is_stalled_and_loses_nothing() {
     let peer = Peer::start().await;
     peer.knobs(|k| k.ws_ping_every = Some(Duration::from_millis(20)));
@@ -454,7 +459,7 @@ async fn keeps_answering_pings_while_the_consumer_is_stalled_and_loses_nothing()
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn withheld_ping_replies_mean_a_dead_socket() {
     let peer = Peer::start().await;
     let ws = peer
@@ -483,7 +488,7 @@ async fn withheld_ping_replies_mean_a_dead_socket() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_revoked_session_without_relogin_is_a_terminal_error() {
     let peer = Peer::start().await;
     let ws = peer
@@ -506,7 +511,7 @@ async fn a_revoked_session_without_relogin_is_a_terminal_error() {
     assert!(matches!(handle.ping().await, Err(WsError::Stopped)));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_revoked_session_with_a_token_only_fails_to_relogin() {
     // A token alone gives nothing to log in with: the listener ends with the terminal
     // SessionRevoked (issue 10: a revoked token ends the listener with a clear error).
@@ -530,7 +535,7 @@ async fn a_revoked_session_with_a_token_only_fails_to_relogin() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn actions_get_their_replies_by_seq() {
     let peer = Peer::start().await;
     let (handle, _stream, _id) = connect(&peer).await;
@@ -581,7 +586,7 @@ async fn actions_get_their_replies_by_seq() {
     assert_eq!(sorted.len(), seqs.len(), "every action has its own seq");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn typing_reaches_another_client() {
     let peer = Peer::start().await;
     let (a, _a_stream, _) = connect(&peer).await;
@@ -591,7 +596,7 @@ async fn typing_reaches_another_client() {
     assert!(matches!(ev.kind, EventKind::Typing(ref t) if t.parent_id.is_empty()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn withheld_replies_time_out_and_oversized_actions_are_not_sent() {
     let peer = Peer::start().await;
     let ws = peer
@@ -612,7 +617,7 @@ async fn withheld_replies_time_out_and_oversized_actions_are_not_sent() {
     assert!(handle.is_connected(), "the connection is still up");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_closes_gracefully_and_ends_the_stream() {
     let peer = Peer::start().await;
     let (handle, mut stream, _id) = connect(&peer).await;
@@ -633,7 +638,7 @@ async fn shutdown_closes_gracefully_and_ends_the_stream() {
     assert_eq!(peer.client_close_codes(), [1000]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropping_handle_and_stream_stops_the_listener() {
     let peer = Peer::start().await;
     let (handle, stream, _id) = connect(&peer).await;
@@ -646,7 +651,7 @@ async fn dropping_handle_and_stream_stops_the_listener() {
         .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn disconnect_drops_the_socket_and_resumes() {
     let peer = Peer::start().await;
     let (handle, mut stream, id) = connect(&peer).await;
@@ -670,7 +675,7 @@ async fn disconnect_drops_the_socket_and_resumes() {
     assert_eq!(n_of(&next_event(&mut stream).await), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_server_close_frame_is_a_reconnect_not_an_end() {
     let peer = Peer::start().await;
     let (_handle, mut stream, _id) = connect(&peer).await;
@@ -695,7 +700,7 @@ async fn a_server_close_frame_is_a_reconnect_not_an_end() {
 /// A message longer than `max_body_size` is not read: the listener says which event it skipped
 /// (a `TooLarge` error item), resumes after it instead of failing on it again and again, and the
 /// events after it arrive.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_message_over_max_body_size_is_reported_and_skipped_not_retried_forever() {
     let peer = Peer::start().await;
     let client = peer
@@ -749,7 +754,7 @@ async fn a_message_over_max_body_size_is_reported_and_skipped_not_retried_foreve
 
 /// `disconnect()` during a reconnect wait cuts the wait short: with a 60 s backoff, the listener
 /// is back at once.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn disconnect_during_the_backoff_wait_reconnects_at_once() {
     let peer = Peer::start().await;
     let ws = peer
