@@ -3,7 +3,6 @@
 //! with `verify = false`), mutual TLS with `client_cert`, and an HTTP `CONNECT` proxy (used for
 //! `ws://` and `wss://`, skipped for `no_proxy` hosts, given the proxy URL's credentials).
 
-#[allow(dead_code)]
 mod support;
 
 use std::sync::Arc;
