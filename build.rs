@@ -107,7 +107,14 @@ fn generate() -> Result<(), BoxError> {
     if checked == 0 && !spec.paths.paths.is_empty() {
         return Err("no path parameter was found to check (did progenitor change?)".into());
     }
-    let file: syn::File = syn::parse2(tokens)?;
+    let mut file: syn::File = syn::parse2(tokens)?;
+    let sends = one_error_type(&mut file);
+    if sends == 0 && !spec.paths.paths.is_empty() {
+        return Err(
+            "no builder `send()` was found to give matterapi's error (did progenitor change?)"
+                .into(),
+        );
+    }
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
@@ -324,7 +331,7 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
                 let output = &f.sig.output;
                 methods.extend(quote! {
                     /// Sends the request and waits for the reply.
-                    pub fn #ident(self) #output { self.rt.block_on(self.inner.#ident()) }
+                    pub fn #ident(self) #output { self.rt.block_on_matterapi(self.inner.#ident()) }
                 });
                 continue;
             }
@@ -468,6 +475,58 @@ fn send_type(imp: &syn::ItemImpl) -> Option<syn::Type> {
     })
 }
 
+/// Every builder's `send()` returns `matterapi::Result`: progenitor's `send()` (whose error is
+/// `progenitor_client::Error<()>`) is renamed `send_generated()` and kept crate-private, and a
+/// public `send()` converts its error into [`matterapi::Error`] (the server's error id, request id
+/// and body). The count of builders changed is returned.
+fn one_error_type(file: &mut syn::File) -> usize {
+    let mut changed = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        let (true, Some((_, items))) = (m.ident == "builder", &mut m.content) else {
+            continue;
+        };
+        for item in items.iter_mut() {
+            let syn::Item::Impl(imp) = item else { continue };
+            let Some(at) = imp.items.iter().position(|it| {
+                matches!(it, syn::ImplItem::Fn(f) if f.sig.ident == "send" && f.sig.asyncness.is_some())
+            }) else {
+                continue;
+            };
+            let syn::ImplItem::Fn(f) = &mut imp.items[at] else {
+                continue;
+            };
+            let Some(t) = send_output(&f.sig) else {
+                continue;
+            };
+            let docs: Vec<syn::Attribute> = f
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect();
+            f.sig.ident = syn::Ident::new("send_generated", f.sig.ident.span());
+            f.vis = syn::parse_quote!(pub(crate));
+            f.attrs.retain(|a| !a.path().is_ident("doc"));
+            f.attrs.push(syn::parse_quote!(
+                #[doc = " progenitor's `send()`, with its own error type (see `send()`)."]
+            ));
+            let public: syn::ImplItem = syn::parse_quote! {
+                #(#docs)*
+                ///
+                /// Errors are [`crate::Error`]: the server's error id and request id, the reply's
+                /// body kept when it is not a Mattermost error.
+                pub async fn send(self) -> crate::error::Result<ResponseValue<#t>> {
+                    self.send_generated().await.map_err(crate::error::Error::from)
+                }
+            };
+            imp.items.insert(at, public);
+            changed += 1;
+        }
+    }
+    changed
+}
+
 /// `send_raw()`, `send_raw_any_status()` and `call()` on every operation's builder (included by
 /// `src/raw.rs`): the builder's own `send()`, its reply captured untouched by the client's hooks
 /// (for `call()`, when the client's `skip_response_parsing` is on).
@@ -480,16 +539,16 @@ fn raw_sends(file: &syn::File) -> TokenStream {
                 impl crate::generated::builder::#name<'_> {
                     /// Sends the request and returns the reply untouched; a failure status is an error.
                     pub async fn send_raw(self) -> crate::Result<crate::raw::RawResponse> {
-                        crate::raw::capture_raw_checked(self.send()).await
+                        crate::raw::capture_raw_checked(self.send_generated()).await
                     }
                     /// Sends the request and returns the reply untouched, whatever its status.
                     pub async fn send_raw_any_status(self) -> crate::Result<crate::raw::RawResponse> {
-                        crate::raw::capture_raw(self.send()).await
+                        crate::raw::capture_raw(self.send_generated()).await
                     }
                     /// Sends the request; the reply decoded, or untouched when the client skips response
                     /// parsing (`skip_response_parsing`). A failure status is an error either way.
                     pub async fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
-                        crate::raw::reply(self.send()).await
+                        crate::raw::reply(self.send_generated()).await
                     }
                 }
             }

@@ -85,7 +85,7 @@ impl Client {
             token: mfa.map(|m| m.expose_secret().to_owned()),
             ..Default::default()
         };
-        Ok(self.users_login().body(body).send().await?)
+        self.users_login().body(body).send().await
     }
 
     /// Logs in again: a new session with login credentials, or the token checked again. Used when
@@ -110,7 +110,7 @@ impl Client {
         if let Ok(mut me) = self.inner.me.write() {
             *me = None;
         }
-        result.map(|_| ()).map_err(Error::from)
+        result.map(|_| ())
     }
 
     /// The logged-in user, from the last [`Client::login`].

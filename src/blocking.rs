@@ -74,23 +74,7 @@ impl Runner {
         if ran { out } else { None }
     }
 
-    /// Runs a generated operation's future to completion.
-    #[allow(clippy::result_large_err)] // the generated operations' own error type
-    pub(crate) fn block_on<F, T, E>(
-        &self,
-        f: F,
-    ) -> std::result::Result<T, progenitor_client::Error<E>>
-    where
-        F: Future<Output = std::result::Result<T, progenitor_client::Error<E>>>,
-    {
-        self.run(f).unwrap_or_else(|| {
-            Err(progenitor_client::Error::Custom(
-                crate::error::INSIDE_RUNTIME.into(),
-            ))
-        })
-    }
-
-    /// Runs a hand-written operation's future to completion.
+    /// Runs an operation's future (generated or hand-written) to completion.
     pub(crate) fn block_on_matterapi<F, T>(&self, f: F) -> Result<T>
     where
         F: Future<Output = Result<T>>,

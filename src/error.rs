@@ -130,17 +130,14 @@ pub enum Error {
     MfaCodeUsed,
     /// A blocking client's call was made from inside an async runtime, where blocking would stall
     /// (or panic) that runtime: nothing was sent. Use the async client there.
-    #[error("{INSIDE_RUNTIME}")]
+    #[error(
+        "the blocking client was called from inside an async runtime: use the async Client there"
+    )]
     InsideRuntime,
     /// The blocking client's private runtime could not be started.
     #[error("cannot start the blocking client's runtime")]
     RuntimeStart(#[source] std::io::Error),
 }
-
-/// The message of [`Error::InsideRuntime`] (it also travels through the generated operations'
-/// error type as `Custom`, and is turned back into [`Error::InsideRuntime`]).
-pub(crate) const INSIDE_RUNTIME: &str =
-    "the blocking client was called from inside an async runtime: use the async Client there";
 
 /// The error a reply's body stream ends with when it grows past `max_body_size` (turned into
 /// [`Error::BodyTooLarge`] by [`Error::transport`]).
@@ -435,7 +432,6 @@ impl From<progenitor_client::Error<()>> for Error {
                 Error::transport(e)
             }
             P::InvalidRequest(s) => invalid_path_parameter(&s).unwrap_or(Error::InvalidRequest(s)),
-            P::Custom(s) if s == INSIDE_RUNTIME => Error::InsideRuntime,
             P::Custom(s) => Error::InvalidRequest(s),
         }
     }

@@ -365,7 +365,7 @@ async fn call_follows_the_client_wide_skip_response_parsing_option() {
 
     // A body the type cannot take: an error when parsing, the body itself when skipping, and the
     // decode error with the body kept when the caller parses it later.
-    let err = Error::from(parsing.get_user().user_id("bad").send().await.unwrap_err());
+    let err = parsing.get_user().user_id("bad").send().await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     let reply = skipping.get_user().user_id("bad").call().await.unwrap();
     assert_eq!(reply.raw().unwrap().text(), "{\"id\": 7}");

@@ -77,7 +77,7 @@ fn login_raw_mode_and_errors_work_blocking() {
     assert_eq!(reply.parsed().and_then(|u| u.id), Some("u1".into()));
     let v: serde_json::Value = client.raw(Method::GET, "/users/me").send_json().unwrap();
     assert_eq!(v["id"], "u1");
-    let err = Error::from(client.get_user().user_id("nope").send().unwrap_err());
+    let err = client.get_user().user_id("nope").send().unwrap_err();
     assert_eq!(err.error_id(), Some("app.user.missing"));
 }
 
@@ -87,7 +87,7 @@ async fn inside_an_async_runtime_it_answers_an_error_not_a_panic() {
         std::thread::spawn(|| blocking::Client::with_token("http://127.0.0.1:9", "t").unwrap())
             .join()
             .unwrap();
-    let err = Error::from(client.get_user().user_id("me").send().unwrap_err());
+    let err = client.get_user().user_id("me").send().unwrap_err();
     assert!(err.to_string().contains("inside an async runtime"), "{err}");
     assert!(
         client
@@ -122,7 +122,7 @@ async fn every_call_inside_a_runtime_is_the_one_inside_runtime_error() {
         std::thread::spawn(|| blocking::Client::with_token("http://127.0.0.1:9", "t").unwrap())
             .join()
             .unwrap();
-    let typed = Error::from(client.get_user().user_id("me").send().unwrap_err());
+    let typed = client.get_user().user_id("me").send().unwrap_err();
     assert!(matches!(typed, Error::InsideRuntime), "{typed:?}");
     let login = client.login().unwrap_err();
     assert!(matches!(login, Error::InsideRuntime), "{login:?}");

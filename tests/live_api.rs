@@ -18,14 +18,14 @@ use support::{Connection, admin};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-type Reply<T> = Result<ResponseValue<T>, matterapi::generated::Error<()>>;
+type Reply<T> = matterapi::Result<ResponseValue<T>>;
 
 /// The value of a reply that must succeed; a failure panics with the SDK's error (which keeps the
 /// body of a reply that did not decode).
 fn ok<T>(what: &str, reply: Reply<T>) -> T {
     match reply {
         Ok(v) => v.into_inner(),
-        Err(e) => panic!("{what}: {}", Error::from(e)),
+        Err(e) => panic!("{what}: {}", e),
     }
 }
 
@@ -33,7 +33,7 @@ fn ok<T>(what: &str, reply: Reply<T>) -> T {
 fn fails<T: Debug>(what: &str, reply: Reply<T>) -> Error {
     match reply {
         Ok(v) => panic!("{what}: expected an error, got {:?}", v.into_inner()),
-        Err(e) => Error::from(e),
+        Err(e) => e,
     }
 }
 
@@ -393,13 +393,12 @@ async fn a_username_that_walks_the_path_is_refused_before_it_is_sent() {
     let bot = support::client(&conn, &conn.bot.token);
     // Sent, the server would decode `%2F` and answer `GET /users/me`: the bot itself.
     for hostile in ["../../users/me", "..", "..\\..\\users\\me"] {
-        let err = Error::from(
-            bot.get_user_by_username()
-                .username(hostile)
-                .send()
-                .await
-                .expect_err(hostile),
-        );
+        let err = bot
+            .get_user_by_username()
+            .username(hostile)
+            .send()
+            .await
+            .expect_err(hostile);
         assert!(
             matches!(&err, Error::InvalidPathParameter { name, .. } if name == "username"),
             "{hostile}: {err:?}"
@@ -433,7 +432,6 @@ async fn revoked_session_is_refused_and_a_new_login_works() {
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("bob logs in");
     assert_eq!(reply.id.as_deref(), Some(bob.id.as_str()));
     let token = reply

@@ -28,13 +28,7 @@ async fn relogin_makes_a_new_session_after_the_old_one_is_revoked() {
         .await
         .expect("revoke bob's sessions");
 
-    let err: matterapi::Error = bob
-        .get_user()
-        .user_id("me")
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: matterapi::Error = bob.get_user().user_id("me").send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
 
     bob.relogin().await.expect("relogin");
@@ -97,12 +91,6 @@ async fn logout_ends_the_session_on_the_server() {
     client.logout().await.unwrap();
     use secrecy::ExposeSecret;
     let old = Client::with_token(conn.url.as_str(), token.expose_secret()).unwrap();
-    let err: matterapi::Error = old
-        .get_user()
-        .user_id("me")
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: matterapi::Error = old.get_user().user_id("me").send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
 }

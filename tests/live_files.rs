@@ -111,7 +111,6 @@ async fn delete_post(client: &Client, post_id: &str) {
         .post_id(post_id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("delete post");
 }
 
@@ -175,7 +174,6 @@ async fn uploaded_file_attaches_to_a_post_and_downloads_byte_for_byte() {
         .file_id(file_id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect("file info")
         .into_inner();
     assert_eq!(info.post_id.as_deref(), Some(post_id.as_str()));
@@ -215,7 +213,6 @@ async fn uploaded_file_attaches_to_a_post_and_downloads_byte_for_byte() {
         .file_id(file_id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect("public link")
         .into_inner()
         .link
@@ -326,7 +323,6 @@ async fn alice_sets_her_profile_image() {
         .user_id(conn.user.id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect("alice")
         .into_inner();
 
@@ -346,7 +342,6 @@ async fn alice_sets_her_profile_image() {
         .user_id(conn.user.id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect("alice")
         .into_inner();
     assert!(
@@ -397,14 +392,12 @@ async fn a_custom_emoji_is_created_and_deleted() {
         .emoji_id(id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect("delete emoji");
     let gone = admin
         .get_emoji()
         .emoji_id(id.as_str())
         .send()
         .await
-        .map_err(Error::from)
         .expect_err("deleted");
     assert_eq!(gone.status().map(|s| s.as_u16()), Some(404));
 }

@@ -144,7 +144,6 @@ async fn more_than_200_posts_are_walked_each_exactly_once_with_every_cursor() {
         .channel_id(&channel)
         .send()
         .await
-        .map_err(Error::from)
         .expect("archive channel");
 }
 
@@ -207,6 +206,5 @@ async fn users_are_paged_each_exactly_once() {
         .channel_id(&channel)
         .send()
         .await
-        .map_err(Error::from)
         .expect("archive channel");
 }

@@ -122,7 +122,7 @@ async fn a_policy_allowing_less_wait_than_the_server_asks_fails_at_once() {
             Ok(_) => continue,
             Err(e) => {
                 assert!(started.elapsed() < Duration::from_millis(500), "it waited");
-                break Error::from(e);
+                break e;
             }
         }
     };

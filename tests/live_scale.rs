@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use matterapi::Client;
 use matterapi::ws::{EventStream, WsHandle};
-use matterapi::{Client, Error};
 use support::Connection;
 use tokio::task::JoinSet;
 
@@ -34,7 +34,7 @@ async fn call(client: Client, conn: Connection, n: usize) -> Result<(), String> 
                 .user_id("me")
                 .send()
                 .await
-                .map_err(|e| format!("get_user me: {}", Error::from(e)))?;
+                .map_err(|e| format!("get_user me: {}", e))?;
             if me.id.as_deref() != Some(conn.user.id.as_str()) {
                 return Err(format!("get_user me: id {:?}", me.id));
             }
@@ -45,7 +45,7 @@ async fn call(client: Client, conn: Connection, n: usize) -> Result<(), String> 
                 .channel_id(&conn.channels.town_square)
                 .send()
                 .await
-                .map_err(|e| format!("get_channel: {}", Error::from(e)))?;
+                .map_err(|e| format!("get_channel: {}", e))?;
             if channel.id.as_deref() != Some(conn.channels.town_square.as_str()) {
                 return Err(format!("get_channel: id {:?}", channel.id));
             }
@@ -58,7 +58,7 @@ async fn call(client: Client, conn: Connection, n: usize) -> Result<(), String> 
                 .per_page(20)
                 .send()
                 .await
-                .map_err(|e| format!("get_posts_for_channel: {}", Error::from(e)))?
+                .map_err(|e| format!("get_posts_for_channel: {}", e))?
                 .into_inner();
             let order = list.order.unwrap_or_default();
             let posts = list.posts.unwrap_or_default();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use matterapi::ws::{DisconnectReason, EventKind, EventStream, WsError, WsItem};
-use matterapi::{Client, Error, types};
+use matterapi::{Client, types};
 use support::{Account, Connection};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -46,7 +46,6 @@ async fn session(conn: &Connection, account: &Account) -> (Client, String) {
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("login");
     let token = reply
         .headers()
@@ -66,7 +65,6 @@ async fn revoke(conn: &Connection, account: &Account, device_id: &str) {
         .user_id(&account.id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("sessions")
         .into_inner();
     let id = sessions
@@ -80,7 +78,6 @@ async fn revoke(conn: &Connection, account: &Account, device_id: &str) {
         .body(types::RevokeSessionBody { session_id: id })
         .send()
         .await
-        .map_err(Error::from)
         .expect("revoke");
 }
 

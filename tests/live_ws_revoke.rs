@@ -21,7 +21,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use matterapi::ws::{DisconnectReason, EventStream, WsError, WsItem};
-use matterapi::{Client, Error, types};
+use matterapi::{Client, types};
 use support::Connection;
 
 const BOUND: Duration = Duration::from_secs(15);
@@ -42,7 +42,6 @@ async fn fresh_user(conn: &Connection) -> (String, String, String, String) {
         )
         .send()
         .await
-        .map_err(Error::from)
         .expect("create user")
         .into_inner();
     let id = user.id.expect("user id");
@@ -55,7 +54,6 @@ async fn fresh_user(conn: &Connection) -> (String, String, String, String) {
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("add to team");
     let channel =
         support::fresh_channel(conn, &admin, "revoke", &[id.as_str(), &conn.user2.id]).await;
@@ -68,7 +66,6 @@ async fn revoke_all(conn: &Connection, user_id: &str) {
         .user_id(user_id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("revoke all sessions");
 }
 
@@ -85,7 +82,6 @@ async fn has_post(client: &Client, channel: &str, id: &str) -> bool {
         .channel_id(channel)
         .send()
         .await
-        .map_err(Error::from)
         .expect("posts")
         .into_inner();
     posts.order.iter().flatten().any(|p| p == id)
@@ -185,7 +181,6 @@ async fn a_rest_401_moves_the_listener_to_the_new_session_at_once() {
         .user_id("me")
         .send()
         .await
-        .map_err(Error::from)
         .expect("the call succeeds after the relogin");
     assert_eq!(me.id.as_deref(), Some(user_id.as_str()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

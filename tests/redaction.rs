@@ -45,13 +45,7 @@ async fn a_debug_trace_of_a_login_shows_no_secret() {
         .build()
         .unwrap();
     client.login().await.unwrap();
-    let err: matterapi::Error = client
-        .get_user()
-        .user_id("me")
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: matterapi::Error = client.get_user().user_id("me").send().await.unwrap_err();
 
     let trace = captured.text();
     assert!(
@@ -95,13 +89,7 @@ async fn a_401_whose_detail_carries_the_token_prints_no_token() {
         .mount(&server)
         .await;
     let client = Client::with_token(server.uri(), SESSION).unwrap();
-    let err: matterapi::Error = client
-        .get_user()
-        .user_id("me")
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: matterapi::Error = client.get_user().user_id("me").send().await.unwrap_err();
     let matterapi::Error::Api(api) = &err else {
         panic!("a server error: {err:?}")
     };

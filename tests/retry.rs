@@ -204,8 +204,7 @@ async fn a_503_is_not_retried_for_post() {
         .body(post_body())
         .send()
         .await
-        .expect_err("503")
-        .into();
+        .expect_err("503");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(client.retry_stats().retries, 0);
 }
@@ -341,8 +340,7 @@ async fn a_failed_connection_is_retried_for_get_but_not_for_post() {
         .body(post_body())
         .send()
         .await
-        .expect_err("refused")
-        .into();
+        .expect_err("refused");
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(client.retry_stats().retries, 2, "the POST was retried");
 }

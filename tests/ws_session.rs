@@ -235,7 +235,6 @@ async fn a_rest_call_that_gets_401_logs_in_again_and_is_sent_once_more() {
         .user_id("me")
         .send()
         .await
-        .map_err(matterapi::Error::from)
         .expect("the call succeeds after a relogin");
     assert_eq!(me.id.as_deref(), Some("u1"));
     let requests = rest.received_requests().await.unwrap();
@@ -255,7 +254,7 @@ async fn a_rest_call_that_gets_401_logs_in_again_and_is_sent_once_more() {
         .build()
         .unwrap();
     client.login().await.expect("login");
-    let err = matterapi::Error::from(client.get_user().user_id("me").send().await.unwrap_err());
+    let err = client.get_user().user_id("me").send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
 }
 

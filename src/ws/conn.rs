@@ -293,7 +293,7 @@ impl Driver {
             Err(e) => End::AttemptFailed(ConnectionError::caused_by(
                 Stage::Authentication,
                 format!("{silent}; the token could not be checked over REST"),
-                crate::error::Error::from(e),
+                e,
             )),
         }
     }

@@ -216,7 +216,6 @@ pub async fn post_with_files(
         })
         .send()
         .await
-        .map_err(matterapi::Error::from)
         .expect("create post")
         .into_inner()
 }
@@ -253,7 +252,6 @@ pub async fn fresh_channel(
         })
         .send()
         .await
-        .map_err(matterapi::Error::from)
         .expect("create channel")
         .into_inner();
     let id = channel.id.expect("channel id");
@@ -267,7 +265,6 @@ pub async fn fresh_channel(
             })
             .send()
             .await
-            .map_err(matterapi::Error::from)
             .expect("add channel member");
     }
     id
