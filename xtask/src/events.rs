@@ -34,15 +34,19 @@ pub fn run_cli(default_root: &Path, args: &[String]) -> Result<()> {
             _ => bail!("usage: cargo xtask events [--server-src DIR] [--root DIR]"),
         }
     }
-    let src = match server_src {
-        Some(dir) => dir,
+    let (src, label) = match server_src {
+        Some(dir) => {
+            let label = dir.display().to_string();
+            (dir, label)
+        }
         None => module_source(&root)?,
     };
-    run(&root, &src)
+    run(&root, &src, &label)
 }
 
-/// Checks the events of the server module at `server_src` against the crate at `root`.
-fn run(root: &Path, server_src: &Path) -> Result<()> {
+/// Checks the events of the server module at `server_src` (named `label` in the report) against
+/// the crate at `root`.
+fn run(root: &Path, server_src: &Path, label: &str) -> Result<()> {
     let server = server_events(server_src)?;
     let event_rs = root.join("src/ws/event.rs");
     let text = std::fs::read_to_string(&event_rs)
@@ -56,7 +60,7 @@ fn run(root: &Path, server_src: &Path) -> Result<()> {
     println!(
         "server event types: {} ({}); typed: {} of them; listed with a reason: {}",
         server.len(),
-        server_src.display(),
+        label,
         report.typed_server,
         report.listed_server,
     );
@@ -77,8 +81,8 @@ fn run(root: &Path, server_src: &Path) -> Result<()> {
 }
 
 /// The source folder of the `server/public` module that `testserver/go.mod` requires, in the Go
-/// module cache.
-fn module_source(root: &Path) -> Result<PathBuf> {
+/// module cache, and its `module@version`.
+fn module_source(root: &Path) -> Result<(PathBuf, String)> {
     let go_mod = root.join("testserver/go.mod");
     let text = std::fs::read_to_string(&go_mod)
         .with_context(|| format!("reading {}", go_mod.display()))?;
@@ -102,12 +106,11 @@ fn module_source(root: &Path) -> Result<PathBuf> {
     ));
     if !dir.is_dir() {
         bail!(
-            "{} is not in the Go module cache ({}): build the test server first (`cargo xtask server start`) or give --server-src",
-            format!("{PUBLIC_MODULE}@{version}"),
+            "{PUBLIC_MODULE}@{version} is not in the Go module cache ({}): build the test server first (`cargo xtask server start`) or give --server-src",
             dir.display()
         );
     }
-    Ok(dir)
+    Ok((dir, format!("{PUBLIC_MODULE}@{version}")))
 }
 
 /// The version of `module` in a go.mod's `require` lines (a block or single lines).
@@ -418,14 +421,14 @@ fn elsewhere() { match k { "event" => Key::Event, _ => Key::Other } }
             "[untyped]\nauthentication_challenge = \"an action\"\n",
         )
         .unwrap();
-        let err = run(&root, &server).unwrap_err();
+        let err = run(&root, &server, "test").unwrap_err();
         assert!(format!("{err:#}").contains("1 websocket event problem"), "{err:#}");
         std::fs::write(
             root.join(LISTED),
             "[untyped]\nauthentication_challenge = \"an action\"\nnew_thing = \"internal\"\n",
         )
         .unwrap();
-        run(&root, &server).unwrap();
+        run(&root, &server, "test").unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
