@@ -253,9 +253,12 @@ fn with_extra_key(data: &Value) -> Value {
 
 /// A frame as the server writes it (`event` before `data`: the listener's one-pass path).
 fn frame(event: &str, data: &Value) -> String {
-    json!({"event": event, "data": data, "broadcast": {"omit_users": null, "user_id": "u1",
-           "channel_id": "c1", "team_id": "t1", "connection_id": "", "omit_connection_id": ""}, "seq": 7})
-    .to_string()
+    let text = format!(
+        r#"{{"event":{},"data":{data},"broadcast":{{"omit_users":null,"user_id":"u1","channel_id":"c1","team_id":"t1","connection_id":"","omit_connection_id":""}},"seq":7}}"#,
+        Value::String(event.into())
+    );
+    assert!(text.find("\"event\"") < text.find("\"data\""));
+    text
 }
 
 /// The same with `data` first (the listener's careful path).
