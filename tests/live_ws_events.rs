@@ -73,7 +73,10 @@ async fn setup(conn: &Connection, prefix: &str) -> (User, User, String) {
 /// The listener of `user`, once its `hello` arrived.
 async fn listen(user: &User) -> (WsHandle, EventStream) {
     let (handle, mut stream) = user.client.websocket().connect().await.expect("connect");
-    event(&mut stream, |ev| matches!(ev.kind, EventKind::Hello(_)).then_some(())).await;
+    event(&mut stream, |ev| {
+        matches!(ev.kind, EventKind::Hello(_)).then_some(())
+    })
+    .await;
     (handle, stream)
 }
 
@@ -82,13 +85,15 @@ async fn event_and_before<T>(
     stream: &mut EventStream,
     mut pick: impl FnMut(&Event) -> Option<T>,
 ) -> (T, Vec<Event>) {
-    let (t, passed) = support::until(stream, tokio::time::Instant::now() + WAIT, |item| {
-        match item {
+    let (t, passed) = support::until(
+        stream,
+        tokio::time::Instant::now() + WAIT,
+        |item| match item {
             WsItem::Event(ev) => pick(ev),
             WsItem::Error(e) => panic!("listener error: {e}"),
             _ => None,
-        }
-    })
+        },
+    )
     .await;
     let passed = passed
         .into_iter()
@@ -147,7 +152,11 @@ async fn a_reply_and_the_thread_calls_send_the_collapsed_thread_events_typed() {
     .await;
     // The thread's fields come in their own event, not in `posted`.
     let data = posted.data();
-    for key in ["thread", "previous_unread_mentions", "previous_unread_replies"] {
+    for key in [
+        "thread",
+        "previous_unread_mentions",
+        "previous_unread_replies",
+    ] {
         assert!(data.get(key).is_none(), "posted carries {key}: {data}");
     }
     let EventKind::Posted(p) = &posted.kind else {
@@ -362,7 +371,9 @@ async fn acknowledgements_need_a_license_and_send_their_events_with_one() {
         .map_err(Error::from);
     if unlicensed(&saved) {
         // Team Edition (no license): the server refuses before saving, so no event is sent.
-        note("acknowledgements: 501 without a license; their events are covered by tests/ws_events.rs");
+        note(
+            "acknowledgements: 501 without a license; their events are covered by tests/ws_events.rs",
+        );
         return;
     }
     saved.expect("acknowledge");
@@ -412,7 +423,9 @@ async fn channel_bookmarks_need_a_license_and_send_their_events_with_one() {
             .send()
             .await;
         assert!(unlicensed(&listed), "{listed:?}");
-        note("channel bookmarks: 501 without a license; their events are covered by tests/ws_events.rs");
+        note(
+            "channel bookmarks: 501 without a license; their events are covered by tests/ws_events.rs",
+        );
         return;
     }
     let created = created.expect("create bookmark");
@@ -441,7 +454,10 @@ async fn channel_bookmarks_need_a_license_and_send_their_events_with_one() {
     let id = now.id.unwrap_or(id);
     other
         .client
-        .raw(Method::DELETE, format!("/channels/{channel}/bookmarks/{id}"))
+        .raw(
+            Method::DELETE,
+            format!("/channels/{channel}/bookmarks/{id}"),
+        )
         .send()
         .await
         .expect("delete bookmark");

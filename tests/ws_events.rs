@@ -79,12 +79,18 @@ fn cases() -> Vec<(&'static str, Value)> {
             json!({"thread_id": "p1", "state": true, "reply_count": 4}),
         ),
         ("channel_scheme_updated", json!({})),
-        ("channel_bookmark_created", json!({"bookmark": s(bookmark("b1"))})),
+        (
+            "channel_bookmark_created",
+            json!({"bookmark": s(bookmark("b1"))}),
+        ),
         (
             "channel_bookmark_updated",
             json!({"bookmarks": s(json!({"updated": bookmark("b2"), "deleted": bookmark("b1")}))}),
         ),
-        ("channel_bookmark_deleted", json!({"bookmark": s(bookmark("b1"))})),
+        (
+            "channel_bookmark_deleted",
+            json!({"bookmark": s(bookmark("b1"))}),
+        ),
         (
             "channel_bookmark_sorted",
             json!({"bookmarks": s(json!([bookmark("b2"), bookmark("b1")]))}),
@@ -163,9 +169,18 @@ fn cases() -> Vec<(&'static str, Value)> {
             json!({"group": s(json!({"id": "g1", "name": "devs", "display_name": "Devs", "source": "custom",
                                      "allow_reference": true, "member_count": 3, "delete_at": 0}))}),
         ),
-        ("received_group_associated_to_team", json!({"group_id": "g1"})),
-        ("received_group_not_associated_to_team", json!({"group_id": "g1"})),
-        ("received_group_associated_to_channel", json!({"group_id": "g1"})),
+        (
+            "received_group_associated_to_team",
+            json!({"group_id": "g1"}),
+        ),
+        (
+            "received_group_not_associated_to_team",
+            json!({"group_id": "g1"}),
+        ),
+        (
+            "received_group_associated_to_channel",
+            json!({"group_id": "g1"}),
+        ),
         (
             "received_group_not_associated_to_channel",
             json!({"group_id": "g1"}),
@@ -188,7 +203,10 @@ fn cases() -> Vec<(&'static str, Value)> {
             "custom_profile_attributes_field_updated",
             json!({"field": {"id": "f1", "name": "Team", "type": "select", "attrs": {"options": []}}, "delete_values": true}),
         ),
-        ("custom_profile_attributes_field_deleted", json!({"field_id": "f1"})),
+        (
+            "custom_profile_attributes_field_deleted",
+            json!({"field_id": "f1"}),
+        ),
         (
             "custom_profile_attributes_values_updated",
             json!({"user_id": "u1", "values": {"f1": "Platform", "f2": ["o1", "o2"]}}),
@@ -246,7 +264,10 @@ fn cases() -> Vec<(&'static str, Value)> {
 fn with_extra_key(data: &Value) -> Value {
     let mut data = data.clone();
     if let Some(map) = data.as_object_mut() {
-        map.insert("zz_key_of_a_newer_server".into(), json!({"nested": [1, "two"]}));
+        map.insert(
+            "zz_key_of_a_newer_server".into(),
+            json!({"nested": [1, "two"]}),
+        );
     }
     data
 }
@@ -304,8 +325,18 @@ fn every_server_event_decodes_typed_not_unknown() {
 fn check(ev: &Event) {
     match &ev.kind {
         EventKind::PostUnread(u) => {
-            assert_eq!((u.post_id.as_str(), u.msg_count, u.msg_count_root), ("p1", 3, 2));
-            assert_eq!((u.mention_count, u.mention_count_root, u.urgent_mention_count), (1, 1, 0));
+            assert_eq!(
+                (u.post_id.as_str(), u.msg_count, u.msg_count_root),
+                ("p1", 3, 2)
+            );
+            assert_eq!(
+                (
+                    u.mention_count,
+                    u.mention_count_root,
+                    u.urgent_mention_count
+                ),
+                (1, 1, 0)
+            );
             assert_eq!(u.last_viewed_at, 1700);
         }
         EventKind::PostAcknowledgementAdded(a) => {
@@ -354,7 +385,10 @@ fn check(ev: &Event) {
             assert_eq!(ev.channel_id(), Some("c1"));
         }
         EventKind::ThreadFollowChanged(t) => {
-            assert_eq!((t.thread_id.as_str(), t.state, t.reply_count), ("p1", true, 4));
+            assert_eq!(
+                (t.thread_id.as_str(), t.state, t.reply_count),
+                ("p1", true, 4)
+            );
         }
         EventKind::ChannelSchemeUpdated
         | EventKind::UserActivationStatusChange
@@ -383,7 +417,10 @@ fn check(ev: &Event) {
         }
         EventKind::RoleUpdated(r) => {
             assert_eq!(r.role.name.as_deref(), Some("team_user"));
-            assert_eq!(r.role.permissions.as_deref(), Some(&["create_post".to_owned()][..]));
+            assert_eq!(
+                r.role.permissions.as_deref(),
+                Some(&["create_post".to_owned()][..])
+            );
         }
         EventKind::PreferenceChanged(p) => {
             assert_eq!(p.preference.name.as_deref(), Some("collapse_previews"));
@@ -394,7 +431,10 @@ fn check(ev: &Event) {
         }
         EventKind::SidebarCategoryUpdated(c) => {
             assert_eq!(c.updated_categories.len(), 1);
-            assert_eq!(c.updated_categories[0].display_name.as_deref(), Some("Mine"));
+            assert_eq!(
+                c.updated_categories[0].display_name.as_deref(),
+                Some("Mine")
+            );
             assert_eq!(
                 c.updated_categories[0].channel_ids.as_deref(),
                 Some(&["c1".to_owned()][..])
@@ -448,7 +488,10 @@ fn check(ev: &Event) {
         EventKind::ContentFlaggingReportValueUpdated(c) => {
             assert_eq!(c.target_id, "p1");
             let values: Vec<_> = c.property_values.iter().map(|v| v.value.clone()).collect();
-            assert_eq!(values, [json!("Pending"), json!(1700000000000_i64), json!(true)]);
+            assert_eq!(
+                values,
+                [json!("Pending"), json!(1700000000000_i64), json!(true)]
+            );
             assert_eq!(c.property_values[0].field_id, "status");
         }
         EventKind::ConfigChanged(c) => assert_eq!(c.config["EnableCustomEmoji"], "true"),
@@ -457,7 +500,10 @@ fn check(ev: &Event) {
             assert_eq!(p.manifest.id.as_deref(), Some("com.example.p"));
         }
         EventKind::PluginStatusesChanged(p) => {
-            assert_eq!(p.plugin_statuses[0].plugin_id.as_deref(), Some("com.example.p"));
+            assert_eq!(
+                p.plugin_statuses[0].plugin_id.as_deref(),
+                Some("com.example.p")
+            );
             assert_eq!(p.plugin_statuses[0].state, Some(2.0));
         }
         EventKind::HostedCustomerSignupProgressUpdated(p) => assert_eq!(p.progress, "PAID"),
@@ -498,17 +544,20 @@ fn fields_the_server_leaves_out_take_their_defaults() {
     };
     assert_eq!((t.thread_id.as_deref(), t.timestamp), (None, None));
     let ev = parse_event(&frame("thread_read_changed", &json!({"timestamp": 5})));
-    assert!(matches!(&ev.kind, EventKind::ThreadReadChanged(t) if t.timestamp == Some(5) && t.thread_id.is_none()));
+    assert!(
+        matches!(&ev.kind, EventKind::ThreadReadChanged(t) if t.timestamp == Some(5) && t.thread_id.is_none())
+    );
     let ev = parse_event(&frame("sidebar_category_updated", &json!({})));
     assert!(
         matches!(&ev.kind, EventKind::SidebarCategoryUpdated(c) if c.updated_categories.is_empty())
     );
     let ev = parse_event(&frame("post_revealed", &json!({"post": post("p1", "c1")})));
     assert!(matches!(&ev.kind, EventKind::PostRevealed(p) if p.recipients.is_none()));
-    let ev = parse_event(&frame("posted", &json!({"post": post("p1", "c1").to_string()})));
-    assert!(
-        matches!(&ev.kind, EventKind::Posted(p) if !p.should_ack && !p.image && !p.other_file)
-    );
+    let ev = parse_event(&frame(
+        "posted",
+        &json!({"post": post("p1", "c1").to_string()}),
+    ));
+    assert!(matches!(&ev.kind, EventKind::Posted(p) if !p.should_ack && !p.image && !p.other_file));
     // No `data` at all.
     let ev = parse_event(r#"{"event":"guests_deactivated","seq":1}"#);
     assert!(matches!(ev.kind, EventKind::GuestsDeactivated));
@@ -518,19 +567,37 @@ fn fields_the_server_leaves_out_take_their_defaults() {
 fn a_malformed_known_field_is_a_bad_frame_keeping_the_frame() {
     let bad = [
         ("post_unread", json!({"msg_count": "three"})),
-        ("thread_follow_changed", json!({"thread_id": "p1", "state": "yes"})),
+        (
+            "thread_follow_changed",
+            json!({"thread_id": "p1", "state": "yes"}),
+        ),
         ("thread_updated", json!({"thread": "{not json"})),
         ("thread_read_changed", json!({"timestamp": "noon"})),
         ("posted", json!({"otherFile": "maybe"})),
         ("persistent_notification_triggered", json!({"image": 3})),
-        ("post_acknowledgement_added", json!({"acknowledgement": "[1]"})),
+        (
+            "post_acknowledgement_added",
+            json!({"acknowledgement": "[1]"}),
+        ),
         ("channel_bookmark_sorted", json!({"bookmarks": "{}"})),
         ("config_changed", json!({"config": {"SiteName": 1}})),
-        ("custom_profile_attributes_values_updated", json!({"values": []})),
+        (
+            "custom_profile_attributes_values_updated",
+            json!({"values": []}),
+        ),
         ("sidebar_category_order_updated", json!({"order": "k1,k2"})),
-        ("first_admin_visit_marketplace_status_received", json!({"firstAdminVisitMarketplaceStatus": "yes"})),
-        ("content_flagging_report_value_updated", json!({"property_values": "[{\"id\": 5}]"})),
-        ("open_dialog", json!({"dialog": "{\"dialog\": {\"elements\": 1}}"})),
+        (
+            "first_admin_visit_marketplace_status_received",
+            json!({"firstAdminVisitMarketplaceStatus": "yes"}),
+        ),
+        (
+            "content_flagging_report_value_updated",
+            json!({"property_values": "[{\"id\": 5}]"}),
+        ),
+        (
+            "open_dialog",
+            json!({"dialog": "{\"dialog\": {\"elements\": 1}}"}),
+        ),
     ];
     for (event, data) in bad {
         for text in [frame(event, &data), frame_data_first(event, &data)] {

@@ -198,7 +198,9 @@ impl Event {
             EventKind::ChannelBookmarkCreated(b) | EventKind::ChannelBookmarkDeleted(b) => {
                 b.bookmark.channel_id.as_deref()
             }
-            EventKind::DraftCreated(d) | EventKind::DraftDeleted(d) => d.draft.channel_id.as_deref(),
+            EventKind::DraftCreated(d) | EventKind::DraftDeleted(d) => {
+                d.draft.channel_id.as_deref()
+            }
             EventKind::ScheduledPostCreated(p)
             | EventKind::ScheduledPostUpdated(p)
             | EventKind::ScheduledPostDeleted(p) => p.scheduled_post.channel_id.as_deref(),
@@ -463,23 +465,43 @@ impl EventKind {
             EventKind::OpenDialog(_) => "open_dialog",
             EventKind::ReceivedGroup(_) => "received_group",
             EventKind::ReceivedGroupAssociatedToTeam(_) => "received_group_associated_to_team",
-            EventKind::ReceivedGroupNotAssociatedToTeam(_) => "received_group_not_associated_to_team",
-            EventKind::ReceivedGroupAssociatedToChannel(_) => "received_group_associated_to_channel",
-            EventKind::ReceivedGroupNotAssociatedToChannel(_) => "received_group_not_associated_to_channel",
+            EventKind::ReceivedGroupNotAssociatedToTeam(_) => {
+                "received_group_not_associated_to_team"
+            }
+            EventKind::ReceivedGroupAssociatedToChannel(_) => {
+                "received_group_associated_to_channel"
+            }
+            EventKind::ReceivedGroupNotAssociatedToChannel(_) => {
+                "received_group_not_associated_to_channel"
+            }
             EventKind::GroupMemberAdd(_) => "group_member_add",
             EventKind::GroupMemberDeleted(_) => "group_member_deleted",
-            EventKind::CustomProfileAttributesFieldCreated(_) => "custom_profile_attributes_field_created",
-            EventKind::CustomProfileAttributesFieldUpdated(_) => "custom_profile_attributes_field_updated",
-            EventKind::CustomProfileAttributesFieldDeleted(_) => "custom_profile_attributes_field_deleted",
-            EventKind::CustomProfileAttributesValuesUpdated(_) => "custom_profile_attributes_values_updated",
-            EventKind::ContentFlaggingReportValueUpdated(_) => "content_flagging_report_value_updated",
+            EventKind::CustomProfileAttributesFieldCreated(_) => {
+                "custom_profile_attributes_field_created"
+            }
+            EventKind::CustomProfileAttributesFieldUpdated(_) => {
+                "custom_profile_attributes_field_updated"
+            }
+            EventKind::CustomProfileAttributesFieldDeleted(_) => {
+                "custom_profile_attributes_field_deleted"
+            }
+            EventKind::CustomProfileAttributesValuesUpdated(_) => {
+                "custom_profile_attributes_values_updated"
+            }
+            EventKind::ContentFlaggingReportValueUpdated(_) => {
+                "content_flagging_report_value_updated"
+            }
             EventKind::ConfigChanged(_) => "config_changed",
             EventKind::LicenseChanged(_) => "license_changed",
             EventKind::PluginEnabled(_) => "plugin_enabled",
             EventKind::PluginDisabled(_) => "plugin_disabled",
             EventKind::PluginStatusesChanged(_) => "plugin_statuses_changed",
-            EventKind::HostedCustomerSignupProgressUpdated(_) => "hosted_customer_signup_progress_updated",
-            EventKind::FirstAdminVisitMarketplaceStatusReceived(_) => "first_admin_visit_marketplace_status_received",
+            EventKind::HostedCustomerSignupProgressUpdated(_) => {
+                "hosted_customer_signup_progress_updated"
+            }
+            EventKind::FirstAdminVisitMarketplaceStatusReceived(_) => {
+                "first_admin_visit_marketplace_status_received"
+            }
             EventKind::Unknown { event, .. } => event,
         }
     }
@@ -1604,7 +1626,9 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         "post_acknowledgement_removed" => EventKind::PostAcknowledgementRemoved(b(d)?),
         "post_revealed" => EventKind::PostRevealed(b(d)?),
         "post_burned" => EventKind::PostBurned(Deserialize::deserialize(d)?),
-        "burn_on_read_all_revealed" => EventKind::BurnOnReadAllRevealed(Deserialize::deserialize(d)?),
+        "burn_on_read_all_revealed" => {
+            EventKind::BurnOnReadAllRevealed(Deserialize::deserialize(d)?)
+        }
         "persistent_notification_triggered" => EventKind::PersistentNotificationTriggered(b(d)?),
         "thread_updated" => EventKind::ThreadUpdated(b(d)?),
         "thread_read_changed" => EventKind::ThreadReadChanged(Deserialize::deserialize(d)?),
@@ -1612,7 +1636,7 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         "channel_scheme_updated" => {
             serde::de::IgnoredAny::deserialize(d)?;
             EventKind::ChannelSchemeUpdated
-        },
+        }
         "channel_bookmark_created" => EventKind::ChannelBookmarkCreated(b(d)?),
         "channel_bookmark_updated" => EventKind::ChannelBookmarkUpdated(b(d)?),
         "channel_bookmark_deleted" => EventKind::ChannelBookmarkDeleted(b(d)?),
@@ -1624,17 +1648,23 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         "user_activation_status_change" => {
             serde::de::IgnoredAny::deserialize(d)?;
             EventKind::UserActivationStatusChange
-        },
+        }
         "guests_deactivated" => {
             serde::de::IgnoredAny::deserialize(d)?;
             EventKind::GuestsDeactivated
-        },
+        }
         "role_updated" => EventKind::RoleUpdated(b(d)?),
         "preference_changed" => EventKind::PreferenceChanged(b(d)?),
-        "sidebar_category_created" => EventKind::SidebarCategoryCreated(Deserialize::deserialize(d)?),
+        "sidebar_category_created" => {
+            EventKind::SidebarCategoryCreated(Deserialize::deserialize(d)?)
+        }
         "sidebar_category_updated" => EventKind::SidebarCategoryUpdated(b(d)?),
-        "sidebar_category_deleted" => EventKind::SidebarCategoryDeleted(Deserialize::deserialize(d)?),
-        "sidebar_category_order_updated" => EventKind::SidebarCategoryOrderUpdated(Deserialize::deserialize(d)?),
+        "sidebar_category_deleted" => {
+            EventKind::SidebarCategoryDeleted(Deserialize::deserialize(d)?)
+        }
+        "sidebar_category_order_updated" => {
+            EventKind::SidebarCategoryOrderUpdated(Deserialize::deserialize(d)?)
+        }
         "draft_created" => EventKind::DraftCreated(b(d)?),
         "draft_deleted" => EventKind::DraftDeleted(b(d)?),
         "scheduled_post_created" => EventKind::ScheduledPostCreated(b(d)?),
@@ -1642,24 +1672,46 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         "scheduled_post_deleted" => EventKind::ScheduledPostDeleted(b(d)?),
         "open_dialog" => EventKind::OpenDialog(b(d)?),
         "received_group" => EventKind::ReceivedGroup(b(d)?),
-        "received_group_associated_to_team" => EventKind::ReceivedGroupAssociatedToTeam(Deserialize::deserialize(d)?),
-        "received_group_not_associated_to_team" => EventKind::ReceivedGroupNotAssociatedToTeam(Deserialize::deserialize(d)?),
-        "received_group_associated_to_channel" => EventKind::ReceivedGroupAssociatedToChannel(Deserialize::deserialize(d)?),
-        "received_group_not_associated_to_channel" => EventKind::ReceivedGroupNotAssociatedToChannel(Deserialize::deserialize(d)?),
+        "received_group_associated_to_team" => {
+            EventKind::ReceivedGroupAssociatedToTeam(Deserialize::deserialize(d)?)
+        }
+        "received_group_not_associated_to_team" => {
+            EventKind::ReceivedGroupNotAssociatedToTeam(Deserialize::deserialize(d)?)
+        }
+        "received_group_associated_to_channel" => {
+            EventKind::ReceivedGroupAssociatedToChannel(Deserialize::deserialize(d)?)
+        }
+        "received_group_not_associated_to_channel" => {
+            EventKind::ReceivedGroupNotAssociatedToChannel(Deserialize::deserialize(d)?)
+        }
         "group_member_add" => EventKind::GroupMemberAdd(b(d)?),
         "group_member_deleted" => EventKind::GroupMemberDeleted(b(d)?),
-        "custom_profile_attributes_field_created" => EventKind::CustomProfileAttributesFieldCreated(b(d)?),
-        "custom_profile_attributes_field_updated" => EventKind::CustomProfileAttributesFieldUpdated(b(d)?),
-        "custom_profile_attributes_field_deleted" => EventKind::CustomProfileAttributesFieldDeleted(Deserialize::deserialize(d)?),
-        "custom_profile_attributes_values_updated" => EventKind::CustomProfileAttributesValuesUpdated(b(d)?),
-        "content_flagging_report_value_updated" => EventKind::ContentFlaggingReportValueUpdated(b(d)?),
+        "custom_profile_attributes_field_created" => {
+            EventKind::CustomProfileAttributesFieldCreated(b(d)?)
+        }
+        "custom_profile_attributes_field_updated" => {
+            EventKind::CustomProfileAttributesFieldUpdated(b(d)?)
+        }
+        "custom_profile_attributes_field_deleted" => {
+            EventKind::CustomProfileAttributesFieldDeleted(Deserialize::deserialize(d)?)
+        }
+        "custom_profile_attributes_values_updated" => {
+            EventKind::CustomProfileAttributesValuesUpdated(b(d)?)
+        }
+        "content_flagging_report_value_updated" => {
+            EventKind::ContentFlaggingReportValueUpdated(b(d)?)
+        }
         "config_changed" => EventKind::ConfigChanged(b(d)?),
         "license_changed" => EventKind::LicenseChanged(b(d)?),
         "plugin_enabled" => EventKind::PluginEnabled(b(d)?),
         "plugin_disabled" => EventKind::PluginDisabled(b(d)?),
         "plugin_statuses_changed" => EventKind::PluginStatusesChanged(b(d)?),
-        "hosted_customer_signup_progress_updated" => EventKind::HostedCustomerSignupProgressUpdated(Deserialize::deserialize(d)?),
-        "first_admin_visit_marketplace_status_received" => EventKind::FirstAdminVisitMarketplaceStatusReceived(Deserialize::deserialize(d)?),
+        "hosted_customer_signup_progress_updated" => {
+            EventKind::HostedCustomerSignupProgressUpdated(Deserialize::deserialize(d)?)
+        }
+        "first_admin_visit_marketplace_status_received" => {
+            EventKind::FirstAdminVisitMarketplaceStatusReceived(Deserialize::deserialize(d)?)
+        }
         other => EventKind::Unknown {
             event: other.to_owned(),
             data: Deserialize::deserialize(d)?,

@@ -83,6 +83,21 @@ mod transport;
 pub use crate::error::{BadFrameKind, WsError};
 pub use backoff::Backoff;
 pub use dispatch::{EventStream, WsStats};
-pub use event::{Broadcast, BurnOnReadAllRevealed, ChannelBookmarkChanged, ChannelBookmarkUpdated, ChannelBookmarksSorted, ChannelDeleted, ChannelMemberUpdated, ChannelRef, ChannelUpdated, ConfigChanged, ContentFlaggingReportValueUpdated, CustomProfileAttributesField, CustomProfileAttributesFieldDeleted, CustomProfileAttributesValuesUpdated, Dialog, DialogRequest, DirectAdded, DisconnectReason, DraftChanged, EmojiAdded, Event, EventKind, Frame, GroupAdded, GroupMemberChanged, GroupRef, Hello, LicenseChanged, MarketplaceVisitStatus, MultipleChannelsViewed, OpenDialog, PersistentNotificationTriggered, PluginManifestChanged, PluginStatusesChanged, PostAcknowledgementChanged, PostDeleted, PostEdited, PostRef, PostRevealed, PostUnread, Posted, PreferenceChanged, Preferences, ReactionChanged, ReceivedGroup, Reply, ReplyError, ReportValue, RoleUpdated, ScheduledPostChanged, SidebarCategoryOrderUpdated, SidebarCategoryRef, SidebarCategoryUpdated, SignupProgress, StatusChange, TeamMemberUpdated, TeamMembership, TeamUpdated, ThreadFollowChanged, ThreadReadChanged, ThreadUpdated, Typing, UserAdded, UserRef, UserRemoved, UserRoleUpdated, UserUpdated, WsItem};
+pub use event::{
+    Broadcast, BurnOnReadAllRevealed, ChannelBookmarkChanged, ChannelBookmarkUpdated,
+    ChannelBookmarksSorted, ChannelDeleted, ChannelMemberUpdated, ChannelRef, ChannelUpdated,
+    ConfigChanged, ContentFlaggingReportValueUpdated, CustomProfileAttributesField,
+    CustomProfileAttributesFieldDeleted, CustomProfileAttributesValuesUpdated, Dialog,
+    DialogRequest, DirectAdded, DisconnectReason, DraftChanged, EmojiAdded, Event, EventKind,
+    Frame, GroupAdded, GroupMemberChanged, GroupRef, Hello, LicenseChanged, MarketplaceVisitStatus,
+    MultipleChannelsViewed, OpenDialog, PersistentNotificationTriggered, PluginManifestChanged,
+    PluginStatusesChanged, PostAcknowledgementChanged, PostDeleted, PostEdited, PostRef,
+    PostRevealed, PostUnread, Posted, PreferenceChanged, Preferences, ReactionChanged,
+    ReceivedGroup, Reply, ReplyError, ReportValue, RoleUpdated, ScheduledPostChanged,
+    SidebarCategoryOrderUpdated, SidebarCategoryRef, SidebarCategoryUpdated, SignupProgress,
+    StatusChange, TeamMemberUpdated, TeamMembership, TeamUpdated, ThreadFollowChanged,
+    ThreadReadChanged, ThreadUpdated, Typing, UserAdded, UserRef, UserRemoved, UserRoleUpdated,
+    UserUpdated, WsItem,
+};
 pub use handle::{Presence, WsHandle};
 pub use listener::{Websocket, WsListener};

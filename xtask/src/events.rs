@@ -379,7 +379,10 @@ fn elsewhere() { match k { "event" => Key::Event, _ => Key::Other } }
         assert!(r.problems[1].contains("`posted` is typed and also listed"));
         assert!(r.problems[2].contains("`vanished` is listed"));
 
-        let listed = listed_events("[untyped]\nauthentication_challenge = \"an action\"\nnew_thing = \"internal\"\n").unwrap();
+        let listed = listed_events(
+            "[untyped]\nauthentication_challenge = \"an action\"\nnew_thing = \"internal\"\n",
+        )
+        .unwrap();
         let r = compare(&server, &typed, &listed);
         assert!(r.problems.is_empty(), "{:?}", r.problems);
         assert!(listed_events("[untyped]\nx = 1\n").is_err());
@@ -422,7 +425,10 @@ fn elsewhere() { match k { "event" => Key::Event, _ => Key::Other } }
         )
         .unwrap();
         let err = run(&root, &server, "test").unwrap_err();
-        assert!(format!("{err:#}").contains("1 websocket event problem"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("1 websocket event problem"),
+            "{err:#}"
+        );
         std::fs::write(
             root.join(LISTED),
             "[untyped]\nauthentication_challenge = \"an action\"\nnew_thing = \"internal\"\n",
