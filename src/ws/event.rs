@@ -295,7 +295,7 @@ pub enum EventKind {
     /// `thread_updated`: a followed thread changed (collapsed threads).
     ThreadUpdated(Box<ThreadUpdated>),
     /// `thread_read_changed`: threads were read or marked unread (collapsed threads).
-    ThreadReadChanged(ThreadReadChanged),
+    ThreadReadChanged(Box<ThreadReadChanged>),
     /// `thread_follow_changed`: the user started or stopped following a thread.
     ThreadFollowChanged(ThreadFollowChanged),
     /// `channel_scheme_updated`: the broadcast's channel got another permission scheme (no
@@ -1631,7 +1631,7 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         }
         "persistent_notification_triggered" => EventKind::PersistentNotificationTriggered(b(d)?),
         "thread_updated" => EventKind::ThreadUpdated(b(d)?),
-        "thread_read_changed" => EventKind::ThreadReadChanged(Deserialize::deserialize(d)?),
+        "thread_read_changed" => EventKind::ThreadReadChanged(b(d)?),
         "thread_follow_changed" => EventKind::ThreadFollowChanged(Deserialize::deserialize(d)?),
         "channel_scheme_updated" => {
             serde::de::IgnoredAny::deserialize(d)?;
