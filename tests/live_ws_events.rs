@@ -1,11 +1,12 @@
 //! The websocket events a bot meets most, from the real Mattermost test server
-//! (`cargo xtask server start`), each caused over REST by a fresh user of this test and received
-//! typed by another fresh user's listener: collapsed-thread events (`thread_updated`,
+//! (`cargo xtask server start`), each caused over REST (by a fresh user of the test, another one or
+//! the admin) and received typed by the first one's listener: collapsed-thread events (`thread_updated`,
 //! `thread_read_changed`, `thread_follow_changed`; the server has collapsed threads always on),
 //! `post_unread`, viewing a channel (`multiple_channels_viewed`, never `channel_viewed`),
 //! `preference_changed` (sent only by the `/collapse` and `/expand` commands), and
 //! acknowledgements and channel bookmarks, which Team Edition refuses without a license (501):
-//! that refusal is asserted, and the events are checked when the server has a license.
+//! that refusal is asserted, and the events are checked when the server has a license. Then
+//! sidebar categories, drafts, team roles and a team archived and restored.
 
 mod support;
 
@@ -467,4 +468,189 @@ async fn channel_bookmarks_need_a_license_and_send_their_events_with_one() {
     })
     .await;
     assert!(deleted.delete_at.is_some_and(|d| d > 0));
+}
+
+/// A raw JSON request of `client`, failing the test on an error status.
+async fn raw_json(
+    client: &Client,
+    method: Method,
+    path: String,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut req = client.raw(method.clone(), path.clone());
+    if let Some(body) = &body {
+        req = req.json(body);
+    }
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    if resp.body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        resp.json()
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+}
+
+#[tokio::test]
+async fn sidebar_categories_drafts_team_roles_and_archiving_send_their_events_typed() {
+    let Some(conn) = support::live() else { return };
+    let admin = support::admin(&conn);
+    let (me, _other, channel) = setup(&conn, "wsteam").await;
+    let name = support::unique("wsteam");
+    let team = raw_json(
+        &admin,
+        Method::POST,
+        "/teams".into(),
+        Some(json!({"name": name, "display_name": format!("Test {name}"), "type": "O"})),
+    )
+    .await;
+    let team = team["id"].as_str().expect("team id").to_owned();
+    admin
+        .add_team_member()
+        .team_id(&team)
+        .body(
+            types::AddTeamMemberBody::builder()
+                .team_id(Some(team.clone()))
+                .user_id(Some(me.id.clone())),
+        )
+        .send()
+        .await
+        .map_err(Error::from)
+        .expect("add to team");
+    let (_handle, mut stream) = listen(&me).await;
+    let categories = format!("/users/{}/teams/{team}/channels/categories", me.id);
+
+    // Sidebar categories: created, renamed, reordered, deleted.
+    let created = raw_json(
+        &me.client,
+        Method::POST,
+        categories.clone(),
+        Some(json!({"user_id": me.id, "team_id": team, "display_name": "Mine", "type": "custom", "channel_ids": []})),
+    )
+    .await;
+    let category = created["id"].as_str().expect("category id").to_owned();
+    let ev = event(&mut stream, |ev| match &ev.kind {
+        EventKind::SidebarCategoryCreated(c) if c.category_id == category => Some(ev.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ev.broadcast.team_id, team);
+    let mut renamed = created.clone();
+    renamed["display_name"] = json!("Renamed");
+    raw_json(
+        &me.client,
+        Method::PUT,
+        format!("{categories}/{category}"),
+        Some(renamed),
+    )
+    .await;
+    let updated = event(&mut stream, |ev| match &ev.kind {
+        EventKind::SidebarCategoryUpdated(c) if !c.updated_categories.is_empty() => {
+            Some(c.updated_categories.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(updated[0].id.as_deref(), Some(category.as_str()));
+    assert_eq!(updated[0].display_name.as_deref(), Some("Renamed"));
+    let order = raw_json(&me.client, Method::GET, format!("{categories}/order"), None).await;
+    let mut order: Vec<String> = serde_json::from_value(order).expect("the order");
+    order.reverse();
+    raw_json(
+        &me.client,
+        Method::PUT,
+        format!("{categories}/order"),
+        Some(json!(order)),
+    )
+    .await;
+    let got = event(&mut stream, |ev| match &ev.kind {
+        EventKind::SidebarCategoryOrderUpdated(o) => Some(o.order.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, order);
+    raw_json(
+        &me.client,
+        Method::DELETE,
+        format!("{categories}/{category}"),
+        None,
+    )
+    .await;
+    event(&mut stream, |ev| match &ev.kind {
+        EventKind::SidebarCategoryDeleted(c) if c.category_id == category => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // A draft saved, then deleted.
+    raw_json(
+        &me.client,
+        Method::POST,
+        "/drafts".into(),
+        Some(json!({"user_id": me.id, "channel_id": channel, "root_id": "", "message": "work in progress"})),
+    )
+    .await;
+    let (draft, ev) = event(&mut stream, |ev| match &ev.kind {
+        EventKind::DraftCreated(d) => Some((d.draft.clone(), ev.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(draft.message.as_deref(), Some("work in progress"));
+    assert_eq!(ev.channel_id(), Some(channel.as_str()));
+    raw_json(
+        &me.client,
+        Method::DELETE,
+        format!("/users/{}/channels/{channel}/drafts", me.id),
+        None,
+    )
+    .await;
+    let draft = event(&mut stream, |ev| match &ev.kind {
+        EventKind::DraftDeleted(d) => Some(d.draft.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(draft.channel_id.as_deref(), Some(channel.as_str()));
+
+    // My roles in the team.
+    raw_json(
+        &admin,
+        Method::PUT,
+        format!("/teams/{team}/members/{}/roles", me.id),
+        Some(json!({"roles": "team_user team_admin"})),
+    )
+    .await;
+    let member = event(&mut stream, |ev| match &ev.kind {
+        EventKind::MemberRoleUpdated(m) => Some(m.member.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(member.team_id.as_deref(), Some(team.as_str()));
+    assert_eq!(member.user_id.as_deref(), Some(me.id.as_str()));
+    assert!(
+        member
+            .roles
+            .as_deref()
+            .is_some_and(|r| r.contains("team_admin")),
+        "{member:?}"
+    );
+
+    // The team archived, then restored.
+    raw_json(&admin, Method::DELETE, format!("/teams/{team}"), None).await;
+    let archived = event(&mut stream, |ev| match &ev.kind {
+        EventKind::DeleteTeam(t) => Some(t.team.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(archived.id.as_deref(), Some(team.as_str()));
+    assert!(archived.delete_at.is_some_and(|d| d > 0));
+    raw_json(&admin, Method::POST, format!("/teams/{team}/restore"), None).await;
+    let restored = event(&mut stream, |ev| match &ev.kind {
+        EventKind::RestoreTeam(t) => Some(t.team.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(restored.id.as_deref(), Some(team.as_str()));
+    assert_eq!(restored.delete_at, Some(0));
 }

@@ -546,8 +546,10 @@ pub struct Posted {
     pub followers: Vec<String>,
     /// Whether the post sets its author online.
     pub set_online: bool,
-    /// Whether this connection should acknowledge the event with the `posted_notify_ack` action
-    /// (only for a connection opened with `posted_ack=true`, when the post notifies its user).
+    /// Whether the server asks this connection to acknowledge the event
+    /// ([`WsHandle::posted_notify_ack`](crate::ws::WsHandle::posted_notify_ack)): it asks only a
+    /// connection opened with `posted_ack=true` (this listener does not ask for that), for a post
+    /// that notifies its user.
     pub should_ack: bool,
     /// Whether the post has files (sent as the string `"true"`).
     #[serde(rename = "otherFile", deserialize_with = "flag::de")]
