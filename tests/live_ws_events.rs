@@ -6,7 +6,7 @@
 //! `preference_changed` (sent only by the `/collapse` and `/expand` commands), and
 //! acknowledgements and channel bookmarks, which Team Edition refuses without a license (501):
 //! that refusal is asserted, and the events are checked when the server has a license. Then
-//! sidebar categories, drafts, team roles and a team archived and restored.
+//! sidebar categories, drafts, team roles, a team archived and restored, and a user deactivated.
 
 mod support;
 
@@ -653,4 +653,30 @@ async fn sidebar_categories_drafts_team_roles_and_archiving_send_their_events_ty
     .await;
     assert_eq!(restored.id.as_deref(), Some(team.as_str()));
     assert_eq!(restored.delete_at, Some(0));
+}
+
+#[tokio::test]
+async fn deactivating_a_user_sends_user_activation_status_change() {
+    let Some(conn) = support::live() else { return };
+    let admin = support::admin(&conn);
+    let (me, other, _channel) = setup(&conn, "wsactive").await;
+    let (_handle, mut stream) = listen(&me).await;
+    raw_json(
+        &admin,
+        Method::PUT,
+        format!("/users/{}/active", other.id),
+        Some(json!({"active": false})),
+    )
+    .await;
+    let (ev, _) = event_and_before(&mut stream, |ev| {
+        matches!(ev.kind, EventKind::UserActivationStatusChange).then(|| ev.clone())
+    })
+    .await;
+    // No payload: who changed is to be refetched.
+    assert_eq!(
+        ev.data().as_object().map(|m| m.len()),
+        Some(0),
+        "{}",
+        ev.raw()
+    );
 }
