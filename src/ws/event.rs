@@ -190,6 +190,22 @@ impl Event {
             EventKind::ChannelCreated(c) => Some(c.channel_id.as_str()),
             EventKind::ChannelDeleted(c) => Some(c.channel_id.as_str()),
             EventKind::ChannelViewed(c) => Some(c.channel_id.as_str()),
+            EventKind::ChannelUpdated(c) => c.channel.id.as_deref().or(Some(&c.channel_id)),
+            EventKind::ThreadReadChanged(t) => t.channel_id.as_deref(),
+            EventKind::PostAcknowledgementAdded(a) | EventKind::PostAcknowledgementRemoved(a) => {
+                a.acknowledgement.channel_id.as_deref()
+            }
+            EventKind::PostRevealed(p) => p.post.channel_id.as_deref(),
+            EventKind::PersistentNotificationTriggered(p) => p.post.channel_id.as_deref(),
+            EventKind::ChannelBookmarkCreated(b) | EventKind::ChannelBookmarkDeleted(b) => {
+                b.bookmark.channel_id.as_deref()
+            }
+            EventKind::DraftCreated(d) | EventKind::DraftDeleted(d) => {
+                d.draft.channel_id.as_deref()
+            }
+            EventKind::ScheduledPostCreated(p)
+            | EventKind::ScheduledPostUpdated(p)
+            | EventKind::ScheduledPostDeleted(p) => p.scheduled_post.channel_id.as_deref(),
             _ => None,
         };
         from_kind
@@ -228,7 +244,8 @@ pub enum EventKind {
     ChannelDeleted(ChannelDeleted),
     /// `channel_restored` (unarchived).
     ChannelRestored(ChannelRef),
-    /// `channel_viewed`: the user viewed a channel.
+    /// `channel_viewed`: the user viewed a channel. Older servers sent it; Mattermost 11 defines
+    /// the name but never sends it (a view comes as `multiple_channels_viewed`).
     ChannelViewed(ChannelRef),
     /// `multiple_channels_viewed`.
     MultipleChannelsViewed(MultipleChannelsViewed),
@@ -262,6 +279,116 @@ pub enum EventKind {
     EmojiAdded(Box<EmojiAdded>),
     /// `ephemeral_message`: a post only this user sees.
     EphemeralMessage(Box<PostEdited>),
+    /// `post_unread`: the user marked a post unread; the channel's counts as they are now (the
+    /// channel, team and user are the broadcast's).
+    PostUnread(PostUnread),
+    /// `post_acknowledgement_added`: a user acknowledged a post.
+    PostAcknowledgementAdded(Box<PostAcknowledgementChanged>),
+    /// `post_acknowledgement_removed`: a user took an acknowledgement back.
+    PostAcknowledgementRemoved(Box<PostAcknowledgementChanged>),
+    /// `post_revealed`: a burn-on-read post was revealed.
+    PostRevealed(Box<PostRevealed>),
+    /// `post_burned`: a burn-on-read post expired for this user.
+    PostBurned(PostRef),
+    /// `burn_on_read_all_revealed`: every recipient of a burn-on-read post revealed it.
+    BurnOnReadAllRevealed(BurnOnReadAllRevealed),
+    /// `persistent_notification_triggered`: a post that notifies until acknowledged notified again.
+    PersistentNotificationTriggered(Box<PersistentNotificationTriggered>),
+    /// `thread_updated`: a followed thread changed (collapsed threads).
+    ThreadUpdated(Box<ThreadUpdated>),
+    /// `thread_read_changed`: threads were read or marked unread (collapsed threads).
+    ThreadReadChanged(Box<ThreadReadChanged>),
+    /// `thread_follow_changed`: the user started or stopped following a thread.
+    ThreadFollowChanged(ThreadFollowChanged),
+    /// `channel_scheme_updated`: the broadcast's channel got another permission scheme (no
+    /// payload).
+    ChannelSchemeUpdated,
+    /// `channel_bookmark_created`.
+    ChannelBookmarkCreated(Box<ChannelBookmarkChanged>),
+    /// `channel_bookmark_updated`.
+    ChannelBookmarkUpdated(Box<ChannelBookmarkUpdated>),
+    /// `channel_bookmark_deleted`.
+    ChannelBookmarkDeleted(Box<ChannelBookmarkChanged>),
+    /// `channel_bookmark_sorted`: a channel's bookmarks were reordered.
+    ChannelBookmarkSorted(Box<ChannelBookmarksSorted>),
+    /// `delete_team`: a team was archived (or deleted).
+    DeleteTeam(Box<TeamUpdated>),
+    /// `restore_team`: an archived team was restored.
+    RestoreTeam(Box<TeamUpdated>),
+    /// `update_team_scheme`: a team got another permission scheme.
+    UpdateTeamScheme(Box<TeamUpdated>),
+    /// `memberrole_updated`: the user's roles in a team changed.
+    MemberRoleUpdated(Box<TeamMemberUpdated>),
+    /// `user_activation_status_change`: a user was activated or deactivated (no payload: refetch).
+    UserActivationStatusChange,
+    /// `guests_deactivated`: every guest account was deactivated (no payload).
+    GuestsDeactivated,
+    /// `role_updated`: a role's permissions changed.
+    RoleUpdated(Box<RoleUpdated>),
+    /// `preference_changed`: one preference changed (sent by the `/expand` and `/collapse`
+    /// commands; other changes come as `preferences_changed`).
+    PreferenceChanged(Box<PreferenceChanged>),
+    /// `sidebar_category_created`.
+    SidebarCategoryCreated(SidebarCategoryRef),
+    /// `sidebar_category_updated`.
+    SidebarCategoryUpdated(Box<SidebarCategoryUpdated>),
+    /// `sidebar_category_deleted`.
+    SidebarCategoryDeleted(SidebarCategoryRef),
+    /// `sidebar_category_order_updated`.
+    SidebarCategoryOrderUpdated(SidebarCategoryOrderUpdated),
+    /// `draft_created`: a draft was saved (created or changed).
+    DraftCreated(Box<DraftChanged>),
+    /// `draft_deleted`.
+    DraftDeleted(Box<DraftChanged>),
+    /// `scheduled_post_created`.
+    ScheduledPostCreated(Box<ScheduledPostChanged>),
+    /// `scheduled_post_updated` (also when sending it failed: see its `error_code`).
+    ScheduledPostUpdated(Box<ScheduledPostChanged>),
+    /// `scheduled_post_deleted` (also once it was sent).
+    ScheduledPostDeleted(Box<ScheduledPostChanged>),
+    /// `open_dialog`: an integration asked the client to show an interactive dialog.
+    OpenDialog(Box<OpenDialog>),
+    /// `received_group`: a user group was created, changed, deleted or restored.
+    ReceivedGroup(Box<ReceivedGroup>),
+    /// `received_group_associated_to_team`: a group was linked to the broadcast's team.
+    ReceivedGroupAssociatedToTeam(GroupRef),
+    /// `received_group_not_associated_to_team`: a group was unlinked from the broadcast's team.
+    ReceivedGroupNotAssociatedToTeam(GroupRef),
+    /// `received_group_associated_to_channel`: a group was linked to the broadcast's channel.
+    ReceivedGroupAssociatedToChannel(GroupRef),
+    /// `received_group_not_associated_to_channel`: a group was unlinked from the broadcast's
+    /// channel.
+    ReceivedGroupNotAssociatedToChannel(GroupRef),
+    /// `group_member_add`: the user joined a group.
+    GroupMemberAdd(Box<GroupMemberChanged>),
+    /// `group_member_deleted`: the user left a group.
+    GroupMemberDeleted(Box<GroupMemberChanged>),
+    /// `custom_profile_attributes_field_created`.
+    CustomProfileAttributesFieldCreated(Box<CustomProfileAttributesField>),
+    /// `custom_profile_attributes_field_updated`.
+    CustomProfileAttributesFieldUpdated(Box<CustomProfileAttributesField>),
+    /// `custom_profile_attributes_field_deleted`.
+    CustomProfileAttributesFieldDeleted(CustomProfileAttributesFieldDeleted),
+    /// `custom_profile_attributes_values_updated`: a user's attribute values changed.
+    CustomProfileAttributesValuesUpdated(Box<CustomProfileAttributesValuesUpdated>),
+    /// `content_flagging_report_value_updated`: a flagged post's review fields changed (sent to
+    /// its reviewers).
+    ContentFlaggingReportValueUpdated(Box<ContentFlaggingReportValueUpdated>),
+    /// `config_changed`: the server's configuration changed; the client configuration as it is
+    /// now.
+    ConfigChanged(Box<ConfigChanged>),
+    /// `license_changed`: the license changed; the client license as it is now.
+    LicenseChanged(Box<LicenseChanged>),
+    /// `plugin_enabled`: a plugin with a web part was enabled.
+    PluginEnabled(Box<PluginManifestChanged>),
+    /// `plugin_disabled`: a plugin with a web part was disabled.
+    PluginDisabled(Box<PluginManifestChanged>),
+    /// `plugin_statuses_changed`: the plugins' states changed (sent to system admins).
+    PluginStatusesChanged(Box<PluginStatusesChanged>),
+    /// `hosted_customer_signup_progress_updated`.
+    HostedCustomerSignupProgressUpdated(SignupProgress),
+    /// `first_admin_visit_marketplace_status_received`.
+    FirstAdminVisitMarketplaceStatusReceived(MarketplaceVisitStatus),
     /// Any other event type (new server versions, plugins' `custom_*` events): never an error.
     Unknown {
         /// The event type.
@@ -305,6 +432,78 @@ impl EventKind {
             EventKind::PreferencesDeleted(_) => "preferences_deleted",
             EventKind::EmojiAdded(_) => "emoji_added",
             EventKind::EphemeralMessage(_) => "ephemeral_message",
+            EventKind::PostUnread(_) => "post_unread",
+            EventKind::PostAcknowledgementAdded(_) => "post_acknowledgement_added",
+            EventKind::PostAcknowledgementRemoved(_) => "post_acknowledgement_removed",
+            EventKind::PostRevealed(_) => "post_revealed",
+            EventKind::PostBurned(_) => "post_burned",
+            EventKind::BurnOnReadAllRevealed(_) => "burn_on_read_all_revealed",
+            EventKind::PersistentNotificationTriggered(_) => "persistent_notification_triggered",
+            EventKind::ThreadUpdated(_) => "thread_updated",
+            EventKind::ThreadReadChanged(_) => "thread_read_changed",
+            EventKind::ThreadFollowChanged(_) => "thread_follow_changed",
+            EventKind::ChannelSchemeUpdated => "channel_scheme_updated",
+            EventKind::ChannelBookmarkCreated(_) => "channel_bookmark_created",
+            EventKind::ChannelBookmarkUpdated(_) => "channel_bookmark_updated",
+            EventKind::ChannelBookmarkDeleted(_) => "channel_bookmark_deleted",
+            EventKind::ChannelBookmarkSorted(_) => "channel_bookmark_sorted",
+            EventKind::DeleteTeam(_) => "delete_team",
+            EventKind::RestoreTeam(_) => "restore_team",
+            EventKind::UpdateTeamScheme(_) => "update_team_scheme",
+            EventKind::MemberRoleUpdated(_) => "memberrole_updated",
+            EventKind::UserActivationStatusChange => "user_activation_status_change",
+            EventKind::GuestsDeactivated => "guests_deactivated",
+            EventKind::RoleUpdated(_) => "role_updated",
+            EventKind::PreferenceChanged(_) => "preference_changed",
+            EventKind::SidebarCategoryCreated(_) => "sidebar_category_created",
+            EventKind::SidebarCategoryUpdated(_) => "sidebar_category_updated",
+            EventKind::SidebarCategoryDeleted(_) => "sidebar_category_deleted",
+            EventKind::SidebarCategoryOrderUpdated(_) => "sidebar_category_order_updated",
+            EventKind::DraftCreated(_) => "draft_created",
+            EventKind::DraftDeleted(_) => "draft_deleted",
+            EventKind::ScheduledPostCreated(_) => "scheduled_post_created",
+            EventKind::ScheduledPostUpdated(_) => "scheduled_post_updated",
+            EventKind::ScheduledPostDeleted(_) => "scheduled_post_deleted",
+            EventKind::OpenDialog(_) => "open_dialog",
+            EventKind::ReceivedGroup(_) => "received_group",
+            EventKind::ReceivedGroupAssociatedToTeam(_) => "received_group_associated_to_team",
+            EventKind::ReceivedGroupNotAssociatedToTeam(_) => {
+                "received_group_not_associated_to_team"
+            }
+            EventKind::ReceivedGroupAssociatedToChannel(_) => {
+                "received_group_associated_to_channel"
+            }
+            EventKind::ReceivedGroupNotAssociatedToChannel(_) => {
+                "received_group_not_associated_to_channel"
+            }
+            EventKind::GroupMemberAdd(_) => "group_member_add",
+            EventKind::GroupMemberDeleted(_) => "group_member_deleted",
+            EventKind::CustomProfileAttributesFieldCreated(_) => {
+                "custom_profile_attributes_field_created"
+            }
+            EventKind::CustomProfileAttributesFieldUpdated(_) => {
+                "custom_profile_attributes_field_updated"
+            }
+            EventKind::CustomProfileAttributesFieldDeleted(_) => {
+                "custom_profile_attributes_field_deleted"
+            }
+            EventKind::CustomProfileAttributesValuesUpdated(_) => {
+                "custom_profile_attributes_values_updated"
+            }
+            EventKind::ContentFlaggingReportValueUpdated(_) => {
+                "content_flagging_report_value_updated"
+            }
+            EventKind::ConfigChanged(_) => "config_changed",
+            EventKind::LicenseChanged(_) => "license_changed",
+            EventKind::PluginEnabled(_) => "plugin_enabled",
+            EventKind::PluginDisabled(_) => "plugin_disabled",
+            EventKind::PluginStatusesChanged(_) => "plugin_statuses_changed",
+            EventKind::HostedCustomerSignupProgressUpdated(_) => {
+                "hosted_customer_signup_progress_updated"
+            }
+            EventKind::FirstAdminVisitMarketplaceStatusReceived(_) => {
+                "first_admin_visit_marketplace_status_received"
+            }
             EventKind::Unknown { event, .. } => event,
         }
     }
@@ -349,6 +548,17 @@ pub struct Posted {
     pub followers: Vec<String>,
     /// Whether the post sets its author online.
     pub set_online: bool,
+    /// Whether the server asks this connection to acknowledge the event
+    /// ([`WsHandle::posted_notify_ack`](crate::ws::WsHandle::posted_notify_ack)): it asks only a
+    /// connection opened with `posted_ack=true` (this listener does not ask for that), for a post
+    /// that notifies its user.
+    pub should_ack: bool,
+    /// Whether the post has files (sent as the string `"true"`).
+    #[serde(rename = "otherFile", deserialize_with = "flag::de")]
+    pub other_file: bool,
+    /// Whether one of its files is an image (sent as the string `"true"`).
+    #[serde(deserialize_with = "flag::de")]
+    pub image: bool,
 }
 
 /// `post_edited` and `ephemeral_message`.
@@ -421,9 +631,12 @@ pub struct ChannelRef {
 #[serde(default)]
 #[non_exhaustive]
 pub struct ChannelUpdated {
-    /// The channel (sent as a JSON string, decoded).
+    /// The channel (sent as a JSON string, decoded); empty when the server sent only its id.
     #[serde(deserialize_with = "double::de")]
     pub channel: types::Channel,
+    /// The channel's id, when the server sent only that (a shared channel changed, sent to the
+    /// broadcast's team: refetch it); empty otherwise.
+    pub channel_id: String,
 }
 
 /// `channel_deleted`.
@@ -570,6 +783,470 @@ pub struct EmojiAdded {
     /// The emoji (sent as a JSON string, decoded).
     #[serde(deserialize_with = "double::de")]
     pub emoji: types::Emoji,
+}
+
+/// `post_unread`: the channel's counts after a post was marked unread.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostUnread {
+    /// The post marked unread (the first unread one now).
+    pub post_id: String,
+    /// Posts the user has read in the channel.
+    pub msg_count: i64,
+    /// Root posts (not replies) the user has read in the channel.
+    pub msg_count_root: i64,
+    /// Unread mentions in the channel.
+    pub mention_count: i64,
+    /// Unread mentions in root posts.
+    pub mention_count_root: i64,
+    /// Unread mentions in urgent posts.
+    pub urgent_mention_count: i64,
+    /// The channel's new last-viewed time (ms since the epoch).
+    pub last_viewed_at: i64,
+}
+
+/// `post_acknowledgement_added` and `post_acknowledgement_removed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostAcknowledgementChanged {
+    /// The acknowledgement (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub acknowledgement: types::PostAcknowledgement,
+}
+
+/// `post_revealed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostRevealed {
+    /// The post, revealed (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub post: types::Post,
+    /// To the post's author: who revealed it now (empty when nobody yet); `None` to the user
+    /// who revealed it.
+    pub recipients: Option<Vec<String>>,
+}
+
+/// An event naming a post (`post_burned`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PostRef {
+    /// The post.
+    pub post_id: String,
+}
+
+/// `burn_on_read_all_revealed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BurnOnReadAllRevealed {
+    /// The post.
+    pub post_id: String,
+    /// When it expires for its author (ms since the epoch).
+    pub sender_expire_at: i64,
+}
+
+/// `persistent_notification_triggered`: the fields of a `posted` notification.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PersistentNotificationTriggered {
+    /// The post (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub post: types::Post,
+    /// `O` open, `P` private, `D` direct, `G` group.
+    pub channel_type: String,
+    /// The channel's display name.
+    pub channel_display_name: String,
+    /// The channel's name.
+    pub channel_name: String,
+    /// The sender's display name.
+    pub sender_name: String,
+    /// The team.
+    pub team_id: String,
+    /// Ids of the users notified (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub mentions: Vec<String>,
+    /// Whether the post has files (sent as the string `"true"`).
+    #[serde(rename = "otherFile", deserialize_with = "flag::de")]
+    pub other_file: bool,
+    /// Whether one of its files is an image (sent as the string `"true"`).
+    #[serde(deserialize_with = "flag::de")]
+    pub image: bool,
+}
+
+/// `thread_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ThreadUpdated {
+    /// The thread as the user sees it (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub thread: types::UserThread,
+    /// The thread's unread mentions before this change, when the server says.
+    pub previous_unread_mentions: Option<i64>,
+    /// The thread's unread replies before this change, when the server says.
+    pub previous_unread_replies: Option<i64>,
+}
+
+/// `thread_read_changed`, sent in three shapes: one thread read or marked unread (`thread_id`
+/// and the counts set), every thread of the broadcast's team read (nothing set), or the threads
+/// of the broadcast's channel read by viewing it (`timestamp` only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ThreadReadChanged {
+    /// The thread (its root post).
+    pub thread_id: Option<String>,
+    /// The thread's channel.
+    pub channel_id: Option<String>,
+    /// The new last-viewed time (ms since the epoch).
+    pub timestamp: Option<i64>,
+    /// Unread mentions now.
+    pub unread_mentions: Option<i64>,
+    /// Unread replies now.
+    pub unread_replies: Option<i64>,
+    /// Unread mentions before.
+    pub previous_unread_mentions: Option<i64>,
+    /// Unread replies before.
+    pub previous_unread_replies: Option<i64>,
+}
+
+/// `thread_follow_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ThreadFollowChanged {
+    /// The thread (its root post).
+    pub thread_id: String,
+    /// Whether the user follows it now.
+    pub state: bool,
+    /// Its replies.
+    pub reply_count: i64,
+}
+
+/// `channel_bookmark_created` and `channel_bookmark_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelBookmarkChanged {
+    /// The bookmark (sent as a JSON string, decoded); a deleted one has its `delete_at` set.
+    #[serde(deserialize_with = "double::de")]
+    pub bookmark: types::ChannelBookmarkWithFileInfo,
+}
+
+/// `channel_bookmark_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelBookmarkUpdated {
+    /// The bookmark as it is now, and the version it replaced when the server kept that one
+    /// apart (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub bookmarks: types::UpdateChannelBookmarkResponse,
+}
+
+/// `channel_bookmark_sorted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ChannelBookmarksSorted {
+    /// The channel's bookmarks in their new order (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub bookmarks: Vec<types::ChannelBookmarkWithFileInfo>,
+}
+
+/// `memberrole_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TeamMemberUpdated {
+    /// The team membership (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub member: types::TeamMember,
+}
+
+/// `role_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RoleUpdated {
+    /// The role (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub role: types::Role,
+}
+
+/// `preference_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PreferenceChanged {
+    /// The preference (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub preference: types::Preference,
+}
+
+/// An event naming a sidebar category (`sidebar_category_created`, `..._deleted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SidebarCategoryRef {
+    /// The category (its team is the broadcast's).
+    pub category_id: String,
+}
+
+/// `sidebar_category_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SidebarCategoryUpdated {
+    /// The categories changed (sent as a JSON string, decoded); empty when the server did not
+    /// say which (after a change of preferences): refetch them.
+    #[serde(rename = "updatedCategories", deserialize_with = "double::de")]
+    pub updated_categories: Vec<types::SidebarCategoryWithChannels>,
+}
+
+/// `sidebar_category_order_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SidebarCategoryOrderUpdated {
+    /// The categories' ids in their new order (their team is the broadcast's).
+    pub order: Vec<String>,
+}
+
+/// `draft_created` and `draft_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct DraftChanged {
+    /// The draft (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub draft: types::Draft,
+}
+
+/// `scheduled_post_created`, `scheduled_post_updated` and `scheduled_post_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ScheduledPostChanged {
+    /// The scheduled post (sent as a JSON string, decoded).
+    #[serde(rename = "scheduledPost", deserialize_with = "double::de")]
+    pub scheduled_post: types::ScheduledPost,
+}
+
+/// `open_dialog`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct OpenDialog {
+    /// The request (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub dialog: DialogRequest,
+}
+
+/// What an integration asked to show in `open_dialog`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct DialogRequest {
+    /// The trigger id the integration opened it with.
+    pub trigger_id: String,
+    /// Where the dialog's submission goes.
+    pub url: String,
+    /// The dialog.
+    pub dialog: Dialog,
+}
+
+/// An interactive dialog.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Dialog {
+    /// The integration's id for it, sent back on submission.
+    pub callback_id: String,
+    /// The title.
+    pub title: String,
+    /// Text shown above the elements.
+    pub introduction_text: String,
+    /// The icon.
+    pub icon_url: String,
+    /// The input elements, as JSON (`display_name`, `name`, `type`, ...).
+    pub elements: Vec<serde_json::Value>,
+    /// The submit button's label.
+    pub submit_label: String,
+    /// Whether the integration is told when the dialog is cancelled.
+    pub notify_on_cancel: bool,
+    /// The integration's state, sent back on submission.
+    pub state: String,
+    /// Where the client may fetch the dialog again, when set.
+    pub source_url: Option<String>,
+}
+
+/// `received_group`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ReceivedGroup {
+    /// The group (sent as a JSON string, decoded); a deleted one has its `delete_at` set.
+    #[serde(deserialize_with = "double::de")]
+    pub group: types::Group,
+}
+
+/// An event naming a group (`received_group_associated_to_team`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct GroupRef {
+    /// The group (the team or channel is the broadcast's).
+    pub group_id: String,
+}
+
+/// `group_member_add` and `group_member_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct GroupMemberChanged {
+    /// The membership (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub group_member: types::GroupMember,
+}
+
+/// `custom_profile_attributes_field_created` and `custom_profile_attributes_field_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CustomProfileAttributesField {
+    /// The field.
+    #[serde(deserialize_with = "double::de")]
+    pub field: types::PropertyField,
+    /// On an update: whether the users' values of the field were deleted (its type changed).
+    pub delete_values: bool,
+}
+
+/// `custom_profile_attributes_field_deleted`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CustomProfileAttributesFieldDeleted {
+    /// The field.
+    pub field_id: String,
+}
+
+/// `custom_profile_attributes_values_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CustomProfileAttributesValuesUpdated {
+    /// Whose values.
+    pub user_id: String,
+    /// Field id -> its value now (any JSON); empty when all of the user's values were deleted.
+    pub values: HashMap<String, serde_json::Value>,
+}
+
+/// `content_flagging_report_value_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ContentFlaggingReportValueUpdated {
+    /// The flagged post.
+    pub target_id: String,
+    /// The review fields set (sent as a JSON string, decoded).
+    #[serde(deserialize_with = "double::de")]
+    pub property_values: Vec<ReportValue>,
+}
+
+/// One field of a content flagging report (a property value whose value is any JSON).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ReportValue {
+    /// The value's id.
+    pub id: String,
+    /// The field it is a value of.
+    pub field_id: String,
+    /// What it is about (the flagged post).
+    pub target_id: String,
+    /// The kind of `target_id`.
+    pub target_type: String,
+    /// The field's group.
+    pub group_id: String,
+    /// The value (a string, a number, a boolean, ...).
+    pub value: serde_json::Value,
+    /// Created (ms since the epoch).
+    pub create_at: i64,
+    /// Last changed (ms since the epoch).
+    pub update_at: i64,
+    /// Deleted (ms since the epoch; 0 when not).
+    pub delete_at: i64,
+    /// Who created it, when the server says.
+    pub created_by: String,
+    /// Who last changed it, when the server says.
+    pub updated_by: String,
+}
+
+/// `config_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ConfigChanged {
+    /// The client configuration (setting -> value, every value a string).
+    pub config: HashMap<String, String>,
+}
+
+/// `license_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct LicenseChanged {
+    /// The client license (field -> value, every value a string; `IsLicensed` is `"false"`
+    /// without one).
+    pub license: HashMap<String, String>,
+}
+
+/// `plugin_enabled` and `plugin_disabled`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PluginManifestChanged {
+    /// The plugin's manifest as clients see it.
+    #[serde(deserialize_with = "double::de")]
+    pub manifest: types::PluginManifest,
+}
+
+/// `plugin_statuses_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct PluginStatusesChanged {
+    /// Every plugin's state, per cluster node.
+    #[serde(deserialize_with = "double::de")]
+    pub plugin_statuses: Vec<types::PluginStatus>,
+}
+
+/// `hosted_customer_signup_progress_updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SignupProgress {
+    /// The step reached.
+    pub progress: String,
+}
+
+/// `first_admin_visit_marketplace_status_received`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MarketplaceVisitStatus {
+    /// Whether an admin has visited the marketplace (sent as the string `"true"` or `"false"`).
+    #[serde(
+        rename = "firstAdminVisitMarketplaceStatus",
+        deserialize_with = "flag::de"
+    )]
+    pub first_admin_visit_marketplace_status: bool,
 }
 
 /// The server's answer to an action, matched to it by `seq_reply`.
@@ -948,6 +1625,97 @@ fn decode_kind_de<'de, D: serde::Deserializer<'de>>(
         "preferences_deleted" => EventKind::PreferencesDeleted(Deserialize::deserialize(d)?),
         "emoji_added" => EventKind::EmojiAdded(b(d)?),
         "ephemeral_message" => EventKind::EphemeralMessage(b(d)?),
+        "post_unread" => EventKind::PostUnread(Deserialize::deserialize(d)?),
+        "post_acknowledgement_added" => EventKind::PostAcknowledgementAdded(b(d)?),
+        "post_acknowledgement_removed" => EventKind::PostAcknowledgementRemoved(b(d)?),
+        "post_revealed" => EventKind::PostRevealed(b(d)?),
+        "post_burned" => EventKind::PostBurned(Deserialize::deserialize(d)?),
+        "burn_on_read_all_revealed" => {
+            EventKind::BurnOnReadAllRevealed(Deserialize::deserialize(d)?)
+        }
+        "persistent_notification_triggered" => EventKind::PersistentNotificationTriggered(b(d)?),
+        "thread_updated" => EventKind::ThreadUpdated(b(d)?),
+        "thread_read_changed" => EventKind::ThreadReadChanged(b(d)?),
+        "thread_follow_changed" => EventKind::ThreadFollowChanged(Deserialize::deserialize(d)?),
+        "channel_scheme_updated" => {
+            serde::de::IgnoredAny::deserialize(d)?;
+            EventKind::ChannelSchemeUpdated
+        }
+        "channel_bookmark_created" => EventKind::ChannelBookmarkCreated(b(d)?),
+        "channel_bookmark_updated" => EventKind::ChannelBookmarkUpdated(b(d)?),
+        "channel_bookmark_deleted" => EventKind::ChannelBookmarkDeleted(b(d)?),
+        "channel_bookmark_sorted" => EventKind::ChannelBookmarkSorted(b(d)?),
+        "delete_team" => EventKind::DeleteTeam(b(d)?),
+        "restore_team" => EventKind::RestoreTeam(b(d)?),
+        "update_team_scheme" => EventKind::UpdateTeamScheme(b(d)?),
+        "memberrole_updated" => EventKind::MemberRoleUpdated(b(d)?),
+        "user_activation_status_change" => {
+            serde::de::IgnoredAny::deserialize(d)?;
+            EventKind::UserActivationStatusChange
+        }
+        "guests_deactivated" => {
+            serde::de::IgnoredAny::deserialize(d)?;
+            EventKind::GuestsDeactivated
+        }
+        "role_updated" => EventKind::RoleUpdated(b(d)?),
+        "preference_changed" => EventKind::PreferenceChanged(b(d)?),
+        "sidebar_category_created" => {
+            EventKind::SidebarCategoryCreated(Deserialize::deserialize(d)?)
+        }
+        "sidebar_category_updated" => EventKind::SidebarCategoryUpdated(b(d)?),
+        "sidebar_category_deleted" => {
+            EventKind::SidebarCategoryDeleted(Deserialize::deserialize(d)?)
+        }
+        "sidebar_category_order_updated" => {
+            EventKind::SidebarCategoryOrderUpdated(Deserialize::deserialize(d)?)
+        }
+        "draft_created" => EventKind::DraftCreated(b(d)?),
+        "draft_deleted" => EventKind::DraftDeleted(b(d)?),
+        "scheduled_post_created" => EventKind::ScheduledPostCreated(b(d)?),
+        "scheduled_post_updated" => EventKind::ScheduledPostUpdated(b(d)?),
+        "scheduled_post_deleted" => EventKind::ScheduledPostDeleted(b(d)?),
+        "open_dialog" => EventKind::OpenDialog(b(d)?),
+        "received_group" => EventKind::ReceivedGroup(b(d)?),
+        "received_group_associated_to_team" => {
+            EventKind::ReceivedGroupAssociatedToTeam(Deserialize::deserialize(d)?)
+        }
+        "received_group_not_associated_to_team" => {
+            EventKind::ReceivedGroupNotAssociatedToTeam(Deserialize::deserialize(d)?)
+        }
+        "received_group_associated_to_channel" => {
+            EventKind::ReceivedGroupAssociatedToChannel(Deserialize::deserialize(d)?)
+        }
+        "received_group_not_associated_to_channel" => {
+            EventKind::ReceivedGroupNotAssociatedToChannel(Deserialize::deserialize(d)?)
+        }
+        "group_member_add" => EventKind::GroupMemberAdd(b(d)?),
+        "group_member_deleted" => EventKind::GroupMemberDeleted(b(d)?),
+        "custom_profile_attributes_field_created" => {
+            EventKind::CustomProfileAttributesFieldCreated(b(d)?)
+        }
+        "custom_profile_attributes_field_updated" => {
+            EventKind::CustomProfileAttributesFieldUpdated(b(d)?)
+        }
+        "custom_profile_attributes_field_deleted" => {
+            EventKind::CustomProfileAttributesFieldDeleted(Deserialize::deserialize(d)?)
+        }
+        "custom_profile_attributes_values_updated" => {
+            EventKind::CustomProfileAttributesValuesUpdated(b(d)?)
+        }
+        "content_flagging_report_value_updated" => {
+            EventKind::ContentFlaggingReportValueUpdated(b(d)?)
+        }
+        "config_changed" => EventKind::ConfigChanged(b(d)?),
+        "license_changed" => EventKind::LicenseChanged(b(d)?),
+        "plugin_enabled" => EventKind::PluginEnabled(b(d)?),
+        "plugin_disabled" => EventKind::PluginDisabled(b(d)?),
+        "plugin_statuses_changed" => EventKind::PluginStatusesChanged(b(d)?),
+        "hosted_customer_signup_progress_updated" => {
+            EventKind::HostedCustomerSignupProgressUpdated(Deserialize::deserialize(d)?)
+        }
+        "first_admin_visit_marketplace_status_received" => {
+            EventKind::FirstAdminVisitMarketplaceStatusReceived(Deserialize::deserialize(d)?)
+        }
         other => EventKind::Unknown {
             event: other.to_owned(),
             data: Deserialize::deserialize(d)?,
@@ -1001,6 +1769,46 @@ mod double {
 
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
             T::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+}
+
+/// Flags sent as the strings `"true"` and `"false"` (or as booleans); an empty string or `null`
+/// is `false`, any other value an error.
+mod flag {
+    use serde::de::{self, Deserializer, Visitor};
+
+    pub(super) fn de<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(FlagVisitor)
+    }
+
+    struct FlagVisitor;
+
+    impl Visitor<'_> for FlagVisitor {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a boolean, or the string \"true\" or \"false\"")
+        }
+
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<bool, E> {
+            Ok(b)
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<bool, E> {
+            match s {
+                "true" => Ok(true),
+                "false" | "" => Ok(false),
+                other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+            }
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
         }
     }
 }

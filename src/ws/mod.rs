@@ -84,11 +84,20 @@ pub use crate::error::{BadFrameKind, ConnectionError, ConnectionStage, WsError};
 pub use backoff::Backoff;
 pub use dispatch::{EventStream, WsStats};
 pub use event::{
-    Broadcast, ChannelDeleted, ChannelMemberUpdated, ChannelRef, ChannelUpdated, DirectAdded,
-    DisconnectReason, EmojiAdded, Event, EventKind, Frame, GroupAdded, Hello,
-    MultipleChannelsViewed, PostDeleted, PostEdited, Posted, Preferences, ReactionChanged, Reply,
-    ReplyError, StatusChange, TeamMembership, TeamUpdated, Typing, UserAdded, UserRef, UserRemoved,
-    UserRoleUpdated, UserUpdated, WsItem,
+    Broadcast, BurnOnReadAllRevealed, ChannelBookmarkChanged, ChannelBookmarkUpdated,
+    ChannelBookmarksSorted, ChannelDeleted, ChannelMemberUpdated, ChannelRef, ChannelUpdated,
+    ConfigChanged, ContentFlaggingReportValueUpdated, CustomProfileAttributesField,
+    CustomProfileAttributesFieldDeleted, CustomProfileAttributesValuesUpdated, Dialog,
+    DialogRequest, DirectAdded, DisconnectReason, DraftChanged, EmojiAdded, Event, EventKind,
+    Frame, GroupAdded, GroupMemberChanged, GroupRef, Hello, LicenseChanged, MarketplaceVisitStatus,
+    MultipleChannelsViewed, OpenDialog, PersistentNotificationTriggered, PluginManifestChanged,
+    PluginStatusesChanged, PostAcknowledgementChanged, PostDeleted, PostEdited, PostRef,
+    PostRevealed, PostUnread, Posted, PreferenceChanged, Preferences, ReactionChanged,
+    ReceivedGroup, Reply, ReplyError, ReportValue, RoleUpdated, ScheduledPostChanged,
+    SidebarCategoryOrderUpdated, SidebarCategoryRef, SidebarCategoryUpdated, SignupProgress,
+    StatusChange, TeamMemberUpdated, TeamMembership, TeamUpdated, ThreadFollowChanged,
+    ThreadReadChanged, ThreadUpdated, Typing, UserAdded, UserRef, UserRemoved, UserRoleUpdated,
+    UserUpdated, WsItem,
 };
 pub use handle::{Presence, WsHandle};
 pub use listener::{Websocket, WsListener};
