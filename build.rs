@@ -22,7 +22,7 @@ const RAW: &str = "src/raw.rs";
 /// Operations the hand-written layer calls: generated whatever areas are enabled.
 const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
 /// Types the hand-written layer names: generated whatever areas are enabled.
-const ALWAYS_SCHEMAS: [&str; 13] = [
+const ALWAYS_SCHEMAS: [&str; 15] = [
     "User",
     "Post",
     "Reaction",
@@ -36,6 +36,8 @@ const ALWAYS_SCHEMAS: [&str; 13] = [
     "UploadSession",
     "PluginManifest",
     "Emoji",
+    "MessageAttachment",
+    "PostPriority",
 ];
 
 /// `openapi/features.toml`.

@@ -74,6 +74,8 @@ async fn main() -> Result<()> {
             metadata: None,
             props: Default::default(),
             root_id: None,
+            pending_post_id: None,
+            type_: None,
         })
         .send()
         .await?;

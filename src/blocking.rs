@@ -179,6 +179,18 @@ impl Client {
         }
     }
 
+    /// See [`crate::generated::Client::raw_root`].
+    pub fn raw_root(
+        &self,
+        method: reqwest::Method,
+        path: impl Into<String>,
+    ) -> BlockingRawRequest<'_> {
+        BlockingRawRequest {
+            inner: self.inner.raw_root(method, path),
+            rt: &self.rt,
+        }
+    }
+
     /// Runs any future of the async API (e.g. a hand-written file operation) on this client's
     /// runtime: `client.run(|c| c.some_async_call())`.
     pub fn run<'a, F, Fut, T>(&'a self, f: F) -> Result<T>

@@ -32,6 +32,7 @@ pub mod raw;
 mod redact;
 mod request;
 pub mod retry;
+pub mod webhook;
 pub mod ws;
 
 pub use client::ClientBuilder;

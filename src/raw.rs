@@ -8,7 +8,9 @@
 //!   the option is on.
 //! - [`Client::raw`] calls any endpoint by method and path (relative to the API base, so `basepath`
 //!   and a server sub-path apply), with query, JSON or bytes body and headers; `send()` gives the
-//!   [`RawResponse`], `send_json::<T>()` a value of your type.
+//!   [`RawResponse`], `send_json::<T>()` a value of your type. [`Client::raw_root`] addresses a
+//!   path from the server root instead (routes outside the API, e.g. `/hooks/{id}`), and
+//!   [`RawRequest::without_credentials`] sends it without the token.
 //!
 //! ```no_run
 //! # async fn run(client: matterapi::Client) -> Result<(), matterapi::Error> {
@@ -248,6 +250,10 @@ pub struct RawRequest<'a> {
     body: Option<Bytes>,
     json: bool,
     any_status: bool,
+    /// `path` is from the server root ([`Client::raw_root`]), not the API base.
+    root: bool,
+    /// Send the client's token (unless [`RawRequest::without_credentials`]).
+    credentials: bool,
     error: Option<Error>,
 }
 
@@ -266,7 +272,20 @@ impl Client {
             body: None,
             json: false,
             any_status: false,
+            root: false,
+            credentials: true,
             error: None,
+        }
+    }
+
+    /// A request to `path` from the server root (`{url}{path}`: the server URL's own sub-path is
+    /// kept, the API base path is not added), for the server's routes outside the API, such as
+    /// `/hooks/...`, `/plugins/...` or `/files/{file_id}/public`. The path is checked as
+    /// [`Client::raw`]'s. The token is sent unless [`RawRequest::without_credentials`] says not to.
+    pub fn raw_root(&self, method: Method, path: impl Into<String>) -> RawRequest<'_> {
+        RawRequest {
+            root: true,
+            ..self.raw(method, path)
         }
     }
 }
@@ -315,6 +334,14 @@ impl<'a> RawRequest<'a> {
         self
     }
 
+    /// Sends no credential: neither the client's token nor a new one after a 401 (a header set
+    /// with [`RawRequest::header`] is still sent). For endpoints that take none, where the token
+    /// has no business going.
+    pub fn without_credentials(mut self) -> Self {
+        self.credentials = false;
+        self
+    }
+
     /// Returns replies of every status as responses instead of turning failures into errors.
     pub fn any_status(mut self) -> Self {
         self.any_status = true;
@@ -327,13 +354,15 @@ impl<'a> RawRequest<'a> {
             return Err(e);
         }
         crate::request::check_raw_path(&self.path)?;
+        let url = if self.root {
+            crate::request::root_url(self.client, &self.path)
+        } else {
+            crate::request::api_url(self.client, &self.path)
+        };
         let mut req = self
             .client
             .client()
-            .request(
-                self.method,
-                crate::request::api_url(self.client, &self.path),
-            )
+            .request(self.method, url)
             .headers(self.headers);
         if !self.query.is_empty() {
             req = req.query(&self.query);
@@ -344,7 +373,12 @@ impl<'a> RawRequest<'a> {
             }
             req = req.body(body);
         }
-        let resp = crate::request::execute(self.client, "raw", req, true).await?;
+        let resp = if self.credentials {
+            crate::request::execute(self.client, "raw", req, true).await?
+        } else {
+            crate::request::execute_with(self.client, "raw_without_credentials", req, true, false)
+                .await?
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = crate::request::read_body(resp).await?;

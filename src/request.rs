@@ -76,6 +76,12 @@ pub(crate) fn limit_body(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// `baseurl` (the server URL with its sub-path, if any) + `path`, outside the API base path.
+pub(crate) fn root_url(client: &Client, path: &str) -> String {
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    format!("{}{slash}{path}", client.baseurl().trim_end_matches('/'))
+}
+
 /// `baseurl` + the configured API base path + `path` (which starts with `/`).
 pub(crate) fn api_url(client: &Client, path: &str) -> String {
     let basepath = client.inner().options.basepath.trim_end_matches('/');
@@ -93,12 +99,30 @@ pub(crate) async fn execute(
     request: reqwest::RequestBuilder,
     limited: bool,
 ) -> Result<reqwest::Response> {
+    execute_with(client, operation, request, limited, true).await
+}
+
+/// [`execute`]; with `credentials` false the request carries no token (nor one added after a
+/// relogin: the operation must be one of [`WITHOUT_CREDENTIALS`]).
+pub(crate) async fn execute_with(
+    client: &Client,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+    limited: bool,
+    credentials: bool,
+) -> Result<reqwest::Response> {
     let inner = client.inner();
     let mut request = request
         .header("api-version", Client::api_version())
         .build()
         .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-    authorize(inner, &mut request);
+    if credentials {
+        authorize(inner, &mut request);
+    } else if !WITHOUT_CREDENTIALS.contains(&operation) {
+        return Err(Error::InvalidRequest(format!(
+            "{operation} is not an operation sent without credentials"
+        )));
+    }
     let result = send_with_retries(client, operation, request, |request| {
         send_once(client, operation, request)
     })
@@ -302,7 +326,12 @@ fn relogin_possible(inner: &Inner, operation: &str) -> bool {
     inner.options.relogin
         && matches!(inner.options.auth, Some(Auth::Login { .. }))
         && !matches!(operation, "users_login" | "users_logout")
+        && !WITHOUT_CREDENTIALS.contains(&operation)
 }
+
+/// The operations sent without the client's token (and never logged in again for): incoming
+/// webhooks ([`crate::webhook`]) and raw requests asked to go without credentials.
+pub(crate) const WITHOUT_CREDENTIALS: [&str; 2] = ["incoming_webhook", "raw_without_credentials"];
 
 /// Sends `request` with `attempt` (one try: send, trace, and whatever the caller does with a
 /// reply) as often as `client`'s retry policy allows ([`crate::retry::next_wait`]), waiting

@@ -90,6 +90,8 @@ async fn session_cookies_are_never_sent_back() {
         metadata: None,
         props: Default::default(),
         root_id: None,
+        pending_post_id: None,
+        type_: None,
     };
     client
         .create_post()

@@ -94,6 +94,8 @@ async fn json_body_is_sent_and_the_created_post_parsed() {
         metadata: None,
         props: Default::default(),
         root_id: None,
+        pending_post_id: None,
+        type_: None,
     };
     let post = client_for(&server, TOKEN)
         .create_post()

@@ -72,6 +72,8 @@ async fn post(
                 metadata: None,
                 props: Default::default(),
                 root_id: root_id.map(Into::into),
+                pending_post_id: None,
+                type_: None,
             })
             .send()
             .await,

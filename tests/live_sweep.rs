@@ -103,6 +103,8 @@ async fn context(conn: &support::Connection, admin: &matterapi::Client) -> HashM
             metadata: None,
             props: Default::default(),
             root_id: None,
+            pending_post_id: None,
+            type_: None,
         })
         .send()
         .await
@@ -117,6 +119,8 @@ async fn context(conn: &support::Connection, admin: &matterapi::Client) -> HashM
             metadata: None,
             props: Default::default(),
             root_id: Some(post_id.clone()),
+            pending_post_id: None,
+            type_: None,
         })
         .send()
         .await

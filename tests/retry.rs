@@ -68,6 +68,8 @@ fn post_body() -> types::CreatePostBody {
         metadata: None,
         props: Default::default(),
         root_id: None,
+        pending_post_id: None,
+        type_: None,
     }
 }
 

@@ -213,6 +213,8 @@ pub async fn post_with_files(
             metadata: None,
             props: Default::default(),
             root_id: None,
+            pending_post_id: None,
+            type_: None,
         })
         .send()
         .await

@@ -24,7 +24,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["client"],
     &["request"],
     &["hooks", "raw"],
-    &["auth", "files", "paginate"],
+    &["auth", "files", "paginate", "webhook"],
     &["ws"],
     &["blocking"],
 ];

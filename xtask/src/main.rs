@@ -1,7 +1,9 @@
 //! Project tasks: `cargo xtask regen` refreshes the vendored spec; `cargo xtask server` runs the
 //! Mattermost test server; `cargo xtask layers` checks the import graph of `src/`; `cargo xtask
-//! events` checks that every websocket event of the pinned server is typed.
+//! coverage` checks the client against every route of the test server; `cargo xtask events` checks
+//! that every websocket event of the pinned server is typed.
 
+mod coverage;
 mod events;
 mod layers;
 mod regen;
@@ -22,6 +24,7 @@ fn run() -> Result<()> {
     let root = workspace_root();
     match args.first().map(String::as_str) {
         Some("regen") => regen::run(&regen::parse_args(&args[1..], root)?),
+        Some("coverage") => coverage::run(&coverage::parse_args(&args[1..], root)?),
         Some("server") => server(&root, &args[1..]),
         Some("events") => events::run_cli(&root, &args[1..]),
         Some("layers") => match (args.get(1).map(String::as_str), args.get(2)) {
@@ -30,7 +33,7 @@ fn run() -> Result<()> {
             _ => bail!("usage: cargo xtask layers [--root DIR]"),
         },
         _ => bail!(
-            "usage:\n  cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]\n  cargo xtask server start|stop|status|reset|env\n  cargo xtask layers [--root DIR]\n  cargo xtask events [--server-src DIR] [--root DIR]"
+            "usage:\n  cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]\n  cargo xtask server start|stop|status|reset|env\n  cargo xtask layers [--root DIR]\n  cargo xtask events [--server-src DIR] [--root DIR]\n  cargo xtask coverage [--check] [--server-src DIR] [--root DIR]"
         ),
     }
 }

@@ -4,7 +4,7 @@
 //! rule is idempotent (applying it to its own output changes nothing) and reports what it changed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,10 @@ pub enum Kind {
     /// Field facts from the server's Go models: per schema, properties to set or remove; kept in
     /// `file` (relative to `openapi/`).
     Overlay { file: String },
+    /// Operations upstream's spec lacks, typed from the server's handlers: every `*.yaml` file of
+    /// `dir` (relative to `openapi/`), in name order, each with `operations` (by `METHOD /path`,
+    /// each naming its Go `handler`) and the component `schemas` they use.
+    AddOperations { dir: String },
     /// Bearer security on every operation except the listed public ones.
     BearerSecurity { scheme: String, public: Vec<String> },
     /// Our own doc text on every operation: method, path and a link to the API reference.
@@ -81,6 +85,10 @@ pub enum Kind {
         /// Operations we renamed, by our name: the reference still knows them by upstream's.
         #[serde(default)]
         upstream_ids: BTreeMap<String, String>,
+        /// The file (relative to `openapi/`, written by `cargo xtask coverage`) of the operations
+        /// the test server does not serve, `absent` or `local`, and the server's name for the docs.
+        #[serde(default)]
+        unserved: Option<Unserved>,
     },
 }
 
@@ -95,6 +103,29 @@ pub struct SchemaOverlay {
     #[serde(default)]
     pub remove: Vec<String>,
 }
+
+/// Where [`Kind::OperationDocs`] reads the operations the test server does not serve.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unserved {
+    pub file: String,
+    /// How the docs name the server, e.g. `Mattermost 11.4`.
+    pub server: String,
+}
+
+/// One file of [`Kind::AddOperations`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationsFile {
+    #[serde(default)]
+    pub operations: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub schemas: BTreeMap<String, Value>,
+}
+
+/// The extension naming the Go handler an added operation was typed from (a fact the docs give
+/// instead of a link to upstream's reference, which does not have the operation).
+pub const HANDLER_KEY: &str = "x-matterapi-handler";
 
 /// An operation the rules removed from the generated set.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,11 +248,19 @@ fn apply_one(
         Kind::OpenResponseEnums => apply_open_response_enums(spec, ch),
         Kind::NullableOptionalCollections => apply_nullable_optional_collections(spec, ch),
         Kind::Overlay { file } => apply_overlay(spec, dir, file, ch)?,
+        Kind::AddOperations { dir: sub } => apply_add_operations(spec, &dir.join(sub), ch)?,
         Kind::BearerSecurity { scheme, public } => apply_bearer_security(spec, scheme, public, ch),
         Kind::OperationDocs {
             reference,
             upstream_ids,
-        } => apply_operation_docs(spec, reference, upstream_ids, ch),
+            unserved,
+        } => {
+            let unserved = match unserved {
+                Some(u) => Some((read_unserved(&dir.join(&u.file))?, u.server.as_str())),
+                None => None,
+            };
+            apply_operation_docs(spec, reference, upstream_ids, unserved.as_ref(), ch)
+        }
     }
     Ok(())
 }
@@ -403,23 +442,55 @@ fn apply_hoist(spec: &mut Value, at: &[String], name: &str, ch: &mut Vec<String>
     Ok(())
 }
 
+/// `unserved.toml`: `METHOD /path` to `absent` or `local`.
+fn read_unserved(path: &Path) -> Result<BTreeMap<String, String>> {
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        operations: BTreeMap<String, String>,
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: File =
+        toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))?;
+    for (op, why) in &file.operations {
+        if why != "absent" && why != "local" {
+            bail!("{}: `{op}` is `{why}`, not absent or local", path.display());
+        }
+    }
+    Ok(file.operations)
+}
+
 /// [`Kind::OperationDocs`]; the log is summarised past three operations.
 fn apply_operation_docs(
     spec: &mut Value,
     reference: &str,
     upstream_ids: &BTreeMap<String, String>,
+    unserved: Option<&(BTreeMap<String, String>, &str)>,
     ch: &mut Vec<String>,
 ) {
     for_each_op(spec, |method, path, op| {
         let ours = op_id(op);
         let id = upstream_ids.get(&ours).cloned().unwrap_or(ours);
-        let text = format!(
-            "`{} {}`\n\n[API reference]({}{})",
-            method.to_uppercase(),
-            path,
-            reference,
-            id
-        );
+        let key = format!("{} {}", method.to_uppercase(), path);
+        let mut text = match op.get(HANDLER_KEY).and_then(Value::as_str) {
+            Some(handler) => format!(
+                "`{key}`\n\nNot in the upstream API reference: typed from the server's handler \
+                 (`{handler}`)."
+            ),
+            None => format!("`{key}`\n\n[API reference]({reference}{id})"),
+        };
+        match unserved.and_then(|(ops, server)| Some((ops.get(&key)?, server))) {
+            Some((why, server)) if why == "local" => text.push_str(&format!(
+                "\n\n**Local mode only**: {server} serves this route on its local-mode socket \
+                 only, not over HTTP; a request here gets 404."
+            )),
+            Some((_, server)) => text.push_str(&format!(
+                "\n\n**Not served by {server}**: the server has no such route (a request gets \
+                 404); newer or older servers may."
+            )),
+            None => {}
+        }
         if op.get("description").and_then(Value::as_str) != Some(text.as_str()) {
             op.insert("description".into(), Value::String(text));
             ch.push(format!("documented {id}"));
@@ -430,6 +501,86 @@ fn apply_operation_docs(
         ch.clear();
         ch.push(format!("documented {n} operations"));
     }
+}
+
+/// [`Kind::AddOperations`]: each operation and schema set unless there already; an operation
+/// upstream has now is replaced (and said so), so the handler's facts win. An operation holding
+/// the same handler is ours from an earlier application, left as later rules shaped it.
+fn apply_add_operations(spec: &mut Value, dir: &Path, ch: &mut Vec<String>) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let f: OperationsFile =
+            serde_yaml::from_str(&text).with_context(|| format!("invalid {}", file.display()))?;
+        for (schema, value) in &f.schemas {
+            let at = [
+                "components".to_owned(),
+                "schemas".to_owned(),
+                schema.clone(),
+            ];
+            if get(spec, &at) != Some(value) {
+                let had = get(spec, &at).is_some();
+                put(spec, &at, value.clone())?;
+                ch.push(format!(
+                    "{name}: schema {schema} {}",
+                    if had { "replaced" } else { "added" }
+                ));
+            }
+        }
+        // Components this spec has (this file's included): an operation needing another belongs
+        // to a newer spec than this one, and is left out with a note rather than left dangling.
+        let known: BTreeSet<String> = spec
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        for (key, op) in &f.operations {
+            let (method, path) = split_key(key)?;
+            if op.get(HANDLER_KEY).and_then(Value::as_str).is_none() {
+                bail!("{name}: `{key}` names no {HANDLER_KEY} (the Go handler it is typed from)");
+            }
+            let mut refs = Vec::new();
+            referenced_components(op, &mut refs);
+            if let Some(missing) = refs.iter().find(|r| !known.contains(*r)) {
+                ch.push(format!("{name}: {key} needs {missing}, not in this spec"));
+                continue;
+            }
+            let at = ["paths".to_owned(), path.to_owned(), method.to_lowercase()];
+            match get(spec, &at) {
+                // Added already (an earlier application; later rules shaped it since).
+                Some(now) if now == op || now.get(HANDLER_KEY) == op.get(HANDLER_KEY) => {}
+                Some(now) => {
+                    let upstream = now.get(HANDLER_KEY).is_none();
+                    put(spec, &at, op.clone())?;
+                    ch.push(format!(
+                        "{name}: {key} replaced{}",
+                        if upstream {
+                            " (upstream has it now: compare, and drop ours if it is right)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                None => {
+                    put(spec, &at, op.clone())?;
+                    ch.push(format!("{name}: {key} added"));
+                }
+            }
+        }
+    }
+    summarise(ch, "operations and schemas added");
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1586,6 +1737,95 @@ mod tests {
         assert_eq!(
             at(&spec, "/components/schemas/New/properties/id"),
             Some(&json!({"type": "string"}))
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn add_operations_adds_operations_and_schemas_from_a_folder() {
+        let dir = std::env::temp_dir().join(format!("add-ops-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("overlay")).unwrap();
+        std::fs::write(
+            dir.join("overlay/drafts.yaml"),
+            "operations:\n  POST /api/v4/drafts:\n    x-matterapi-handler: \"drafts.go: upsertDraft\"\n    operationId: UpsertDraft\n    responses: {\"201\": {description: Created, content: {application/json: {schema: {$ref: \"#/components/schemas/Thing\"}}}}}\nschemas:\n  Thing: {type: object, properties: {id: {type: string}}}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("overlay/README.md"), "not read").unwrap();
+        std::fs::write(
+            dir.join("unserved.toml"),
+            "[operations]\n\"POST /api/v4/drafts\" = \"local\"\n",
+        )
+        .unwrap();
+        let rules = rule(
+            "- {rule: add_operations, reason: r, dir: overlay}\n- {rule: operation_docs, reason: r, reference: \"https://ref/\", unserved: {file: unserved.toml, server: Server 1}}\n",
+        );
+        let mut spec = fixture();
+        apply(&mut spec, &rules, &dir).unwrap();
+        let once = spec.clone();
+        let second = apply(&mut spec, &rules, &dir).unwrap();
+        assert_eq!(spec, once, "idempotent");
+        assert!(
+            second.log.iter().all(|(_, _, _, c)| c.is_empty()),
+            "{:?}",
+            second.log
+        );
+        assert_eq!(
+            at(&spec, "/paths/~1api~1v4~1drafts/post/operationId"),
+            Some(&json!("UpsertDraft"))
+        );
+        assert!(at(&spec, "/components/schemas/Thing/properties/id").is_some());
+        let doc = at(&spec, "/paths/~1api~1v4~1drafts/post/description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        assert!(
+            doc.contains("typed from the server's handler (`drafts.go: upsertDraft`)"),
+            "{doc}"
+        );
+        assert!(
+            !doc.contains("https://ref/"),
+            "no link to a reference without it: {doc}"
+        );
+        assert!(doc.contains("**Local mode only**: Server 1"), "{doc}");
+        std::fs::write(
+            dir.join("overlay/bad.yaml"),
+            "operations:\n  GET /x:\n    operationId: X\n    responses: {}\n",
+        )
+        .unwrap();
+        let err = apply(&mut spec, &rules, &dir).expect_err("no handler named");
+        assert!(
+            format!("{err:#}").contains("x-matterapi-handler"),
+            "{err:#}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn operation_docs_marks_operations_the_server_does_not_serve() {
+        let dir = std::env::temp_dir().join(format!("unserved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("unserved.toml"),
+            "[operations]\n\"GET /api/v4/plugins/status\" = \"absent\"\n",
+        )
+        .unwrap();
+        let rules = rule(
+            "- {rule: operation_docs, reason: r, reference: \"https://ref/\", unserved: {file: unserved.toml, server: Server 1}}\n",
+        );
+        let mut spec = fixture();
+        apply(&mut spec, &rules, &dir).unwrap();
+        let doc = at(&spec, "/paths/~1api~1v4~1plugins~1status/get/description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        assert!(doc.contains("https://ref/"), "{doc}");
+        assert!(doc.contains("**Not served by Server 1**"), "{doc}");
+        std::fs::write(
+            dir.join("unserved.toml"),
+            "[operations]\n\"GET /a\" = \"maybe\"\n",
+        )
+        .unwrap();
+        assert!(
+            apply(&mut spec, &rules, &dir).is_err(),
+            "an unknown reason is refused"
         );
         std::fs::remove_dir_all(dir).ok();
     }
