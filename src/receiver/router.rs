@@ -397,7 +397,7 @@ pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Rejecti
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." {
+        if inner.is_syntax() || inner.is_eof() || path == "." || path == "?" {
             Rejection::malformed(format!("invalid JSON: {inner}"))
         } else {
             Rejection::malformed(format!("{path}: {inner}"))
