@@ -122,7 +122,7 @@ impl CommandRequest {
             #[serde(flatten)]
             rest: BTreeMap<String, Value>,
         }
-        let json: Json = crate::receiver::router::decode_json(body)?;
+        let json: Json = crate::receiver::reject::decode_json(body)?;
         let mut pairs = Vec::new();
         for (key, value) in json.rest {
             match value {

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A callback the receiver did not hand to its handler, or a handler's failure. Each kind has its
@@ -158,4 +159,22 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Resp
             response
         }
     }
+}
+
+/// `body` decoded as `T`; an error names the path of the bad field.
+pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Rejection> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." || path == "?" {
+            Rejection::malformed(format!("invalid JSON: {inner}"))
+        } else {
+            Rejection::malformed(format!("{path}: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Rejection::malformed(format!("invalid JSON: {e}")))?;
+    Ok(value)
 }

@@ -13,12 +13,11 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::FutureExt as _;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use serde::de::DeserializeOwned;
 
 use crate::receiver::action::{ActionRequest, ActionResponse};
 use crate::receiver::command::{CommandRequest, CommandResponse};
 use crate::receiver::dialog::{DialogResponse, DialogSubmission};
-use crate::receiver::reject::{Rejection, json_response};
+use crate::receiver::reject::{Rejection, decode_json, json_response};
 use crate::receiver::token::Token;
 use crate::receiver::webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 
@@ -389,24 +388,6 @@ async fn read_json_body(limit: usize, headers: &HeaderMap, body: Body) -> Result
         }),
         Media::Other(content_type) => Err(Rejection::UnsupportedMediaType { content_type }),
     }
-}
-
-/// `body` decoded as `T`; an error names the path of the bad field.
-pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Rejection> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() || path == "." || path == "?" {
-            Rejection::malformed(format!("invalid JSON: {inner}"))
-        } else {
-            Rejection::malformed(format!("{path}: {inner}"))
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| Rejection::malformed(format!("invalid JSON: {e}")))?;
-    Ok(value)
 }
 
 /// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the callbacks in

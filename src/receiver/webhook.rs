@@ -72,7 +72,7 @@ struct Json {
 impl OutgoingWebhookRequest {
     /// The request and its token from a JSON body.
     pub(crate) fn from_json(body: &[u8]) -> Result<(Self, Option<String>), Rejection> {
-        let json: Json = crate::receiver::router::decode_json(body)?;
+        let json: Json = crate::receiver::reject::decode_json(body)?;
         let request = OutgoingWebhookRequest {
             team_id: json.team_id,
             team_domain: json.team_domain,
