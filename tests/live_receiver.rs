@@ -301,7 +301,7 @@ async fn outgoing_webhooks_in_json_and_form_fire_on_their_trigger_words_and_thei
         assert_eq!(req.post_id, post.id.clone().expect("post id"));
         assert_eq!(req.text, text);
         assert_eq!(&req.trigger_word, word);
-        assert_eq!(req.channel_name.is_empty(), false);
+        assert!(!req.channel_name.is_empty());
         assert_eq!(req.team_domain, conn.team.name);
         assert_eq!(req.user_name, conn.admin.username);
         let created = post.create_at.expect("create_at");
