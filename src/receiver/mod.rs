@@ -22,8 +22,8 @@
 //! The receiver is an [`axum::Router`]: axum runs on tokio, like the rest of the crate, so a bot
 //! listens to the websocket and answers callbacks in one runtime; its routers `merge` and `nest`
 //! into an application's own; it is built on hyper and tower (the middleware of the ecosystem,
-//! for whoever wants more layers); and it is the most used and best kept HTTP server library of
-//! the tokio project. The crate builds it without its default features (HTTP/1.1 and tokio only:
+//! for whoever wants more layers); and the tokio project maintains it, with frequent releases and
+//! wide use. The crate builds it without its default features (HTTP/1.1 and tokio only:
 //! the server calls integrations over HTTP/1.1).
 //!
 //! # What every route does
