@@ -29,6 +29,8 @@ mod net;
 pub mod options;
 pub mod paginate;
 pub mod raw;
+#[cfg(feature = "receiver")]
+pub mod receiver;
 mod redact;
 mod request;
 pub mod retry;

@@ -186,6 +186,27 @@ def ensure_channel(api, admin_tok, team_id, spec):
     return ch
 
 
+# What the receiver tests (tests/live_receiver.rs) need: the server calls integrations on
+# loopback. server.sh sets the same through MM_* variables; this covers a server started otherwise.
+INTEGRATION_SETTINGS = {"EnableCommands": True, "EnableOutgoingWebhooks": True,
+                        "EnablePostUsernameOverride": True}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def ensure_integration_settings(api, admin_tok):
+    service = api.must("GET", "/config", token=admin_tok).get("ServiceSettings", {})
+    hosts = (service.get("AllowedUntrustedInternalConnections") or "").split()
+    missing = [h for h in LOOPBACK_HOSTS if h not in hosts]
+    wrong = {k: v for k, v in INTEGRATION_SETTINGS.items() if service.get(k) != v}
+    if not missing and not wrong:
+        return
+    patch = dict(wrong)
+    if missing:
+        patch["AllowedUntrustedInternalConnections"] = " ".join(hosts + missing)
+    api.must("PUT", "/config/patch", {"ServiceSettings": patch}, token=admin_tok)
+    log("patched ServiceSettings: " + ", ".join(sorted(patch)))
+
+
 def main():
     url, conn_path = sys.argv[1], sys.argv[2]
     api = Api(url)
@@ -198,6 +219,7 @@ def main():
             old = {}
 
     admin_tok, admin = ensure_admin(api)
+    ensure_integration_settings(api, admin_tok)
     user = ensure_user(api, admin_tok, USER)
     user2 = ensure_user(api, admin_tok, USER2)
     mfa_user = ensure_user(api, admin_tok, MFA_USER)

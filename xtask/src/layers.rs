@@ -26,6 +26,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["hooks", "raw"],
     &["auth", "files", "paginate", "webhook"],
     &["ws"],
+    &["receiver"],
     &["blocking"],
 ];
 
