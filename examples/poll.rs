@@ -188,11 +188,12 @@ async fn on_dialog(state: Arc<State>, sub: DialogSubmission) -> Result<DialogRes
             file_ids: vec![],
             metadata: None,
             props: attachments_props(&[attachment]),
+            pending_post_id: None,
             root_id: None,
+            type_: None,
         })
         .send()
-        .await
-        .map_err(matterapi::Error::from)?;
+        .await?;
     Ok(answer)
 }
 

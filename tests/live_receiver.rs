@@ -17,7 +17,7 @@ use matterapi::receiver::{
     OpenDialog, OutgoingWebhook, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
     Receiver, SlashCommand, SubmitDialog, Token, attachments_props,
 };
-use matterapi::{Client, Error, types};
+use matterapi::{Client, types};
 use support::Connection;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
@@ -91,7 +91,6 @@ async fn posts(admin: &Client, channel_id: &str) -> Vec<types::Post> {
         .per_page(100)
         .send()
         .await
-        .map_err(Error::from)
         .expect("channel posts")
         .into_inner();
     let mut map = list.posts.unwrap_or_default();
@@ -198,7 +197,6 @@ async fn a_slash_command_is_answered_in_channel_and_a_bad_token_fails_the_run() 
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("execute the command");
     assert_eq!(response.status().as_u16(), 200);
 
@@ -238,7 +236,6 @@ async fn a_slash_command_is_answered_in_channel_and_a_bad_token_fails_the_run() 
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect_err("the server reports the refused call");
     assert!(
         err.to_string().contains("401"),
@@ -252,7 +249,6 @@ async fn a_slash_command_is_answered_in_channel_and_a_bad_token_fails_the_run() 
             .command_id(id)
             .send()
             .await
-            .map_err(Error::from)
             .expect("delete the command");
     }
 }
@@ -320,7 +316,6 @@ async fn outgoing_webhooks_in_json_and_form_fire_on_their_trigger_words_and_thei
             .hook_id(&hook.id)
             .send()
             .await
-            .map_err(Error::from)
             .expect("delete the hook");
     }
 }
@@ -413,11 +408,12 @@ async fn a_button_updates_its_post_and_opens_a_dialog_whose_submission_gets_fiel
             file_ids: vec![],
             metadata: None,
             props: attachments_props(&[attachment]),
+            pending_post_id: None,
             root_id: None,
+            type_: None,
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("post with actions")
         .into_inner();
     let post_id = post.id.clone().expect("post id");
@@ -435,7 +431,6 @@ async fn a_button_updates_its_post_and_opens_a_dialog_whose_submission_gets_fiel
         .post_id(&post_id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("read")
         .into_inner();
     assert_eq!(
@@ -464,7 +459,6 @@ async fn a_button_updates_its_post_and_opens_a_dialog_whose_submission_gets_fiel
         .post_id(&post_id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("read")
         .into_inner();
     assert_eq!(
@@ -543,11 +537,12 @@ async fn a_click_whose_body_is_over_the_limit_or_whose_secret_is_wrong_fails_and
             file_ids: vec![],
             metadata: None,
             props: attachments_props(&[attachment]),
+            pending_post_id: None,
             root_id: None,
+            type_: None,
         })
         .send()
         .await
-        .map_err(Error::from)
         .expect("post")
         .into_inner();
     let post_id = post.id.expect("post id");
@@ -568,7 +563,6 @@ async fn a_click_whose_body_is_over_the_limit_or_whose_secret_is_wrong_fails_and
         .post_id(&post_id)
         .send()
         .await
-        .map_err(Error::from)
         .expect("read")
         .into_inner();
     assert_eq!(message(&read), "unchanged");

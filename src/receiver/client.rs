@@ -229,13 +229,7 @@ impl Client {
             url: command.url.clone(),
             username: non_empty(&command.username),
         };
-        let created = self
-            .create_command()
-            .body(body)
-            .send()
-            .await
-            .map_err(Error::from)?
-            .into_inner();
+        let created = self.create_command().body(body).send().await?.into_inner();
         registered("command", created.id, created.token)
     }
 
@@ -264,8 +258,7 @@ impl Client {
             .create_outgoing_webhook()
             .body(body)
             .send()
-            .await
-            .map_err(Error::from)?
+            .await?
             .into_inner();
         registered("outgoing webhook", created.id, created.token)
     }
