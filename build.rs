@@ -21,8 +21,9 @@ const RAW: &str = "src/raw.rs";
 
 /// Operations the hand-written layer calls: generated whatever areas are enabled.
 const ALWAYS_OPS: [&str; 4] = ["UsersLogin", "UsersLogout", "GetUser", "CreateUpload"];
-/// Types the hand-written layer names: generated whatever areas are enabled.
-const ALWAYS_SCHEMAS: [&str; 15] = [
+/// Types the hand-written layer names (the websocket's event payloads among them): generated
+/// whatever areas are enabled.
+const ALWAYS_SCHEMAS: [&str; 28] = [
     "User",
     "Post",
     "Reaction",
@@ -38,6 +39,19 @@ const ALWAYS_SCHEMAS: [&str; 15] = [
     "Emoji",
     "MessageAttachment",
     "PostPriority",
+    "ChannelBookmarkWithFileInfo",
+    "Draft",
+    "Group",
+    "GroupMember",
+    "PluginStatus",
+    "PostAcknowledgement",
+    "PropertyField",
+    "Role",
+    "ScheduledPost",
+    "SidebarCategoryWithChannels",
+    "TeamMember",
+    "UpdateChannelBookmarkResponse",
+    "UserThread",
 ];
 
 /// `openapi/features.toml`.
