@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+#[path = "build/api.rs"]
+mod api;
+
 type BoxError = Box<dyn std::error::Error>;
 
 const SPEC: &str = "openapi/mattermost-v4.json";
@@ -66,6 +69,7 @@ fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed={FEATURES}");
     println!("cargo:rerun-if-changed={RAW}");
+    println!("cargo:rerun-if-changed=build/api.rs");
     if let Err(e) = generate() {
         // A build script reports failure by panicking; the error names the file it concerns.
         panic!("generating the client: {e}");
@@ -132,8 +136,19 @@ fn generate() -> Result<(), BoxError> {
         );
     }
 
+    let spec_value = serde_json::to_value(&spec)?;
+    let ops = api::operations(&spec_value);
+    if api::optional_setters(&mut file) == 0 && !spec.paths.paths.is_empty() {
+        return Err("no optional setter of a typify builder was found (did typify change?)".into());
+    }
+    api::constructors(&mut file);
+    let areas = api::handles(&file, &ops, api::Side::Async)?;
+    let blocking_areas = api::handles(&file, &ops, api::Side::Blocking)?;
+    api::document(&mut file, &ops, &spec_value);
+
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
+    write(&out_dir, "areas.rs", &unparse(areas)?)?;
     write(&out_dir, "raw_sends.rs", &unparse(raw_sends(&file))?)?;
     // The sweep is for `tests/live_sweep.rs` only: the internal `__sweep` feature, enabled for the
     // crate's own test builds by its dev-dependency on itself, asks for it.
@@ -154,6 +169,12 @@ fn generate() -> Result<(), BoxError> {
         (String::new(), String::new())
     };
     write(&out_dir, "blocking.rs", &blocking)?;
+    let blocking_areas = if feature("blocking") {
+        unparse(blocking_areas)?
+    } else {
+        String::new()
+    };
+    write(&out_dir, "blocking_areas.rs", &blocking_areas)?;
     write(&out_dir, "blocking_raw.rs", &blocking_raw)?;
     Ok(())
 }
@@ -362,7 +383,9 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
                 .collect();
             let arg_names: Vec<_> = args.iter().map(|t| &t.pat).collect();
             let arg_types: Vec<_> = args.iter().map(|t| &t.ty).collect();
+            let docs = f.attrs.iter().filter(|a| a.path().is_ident("doc"));
             methods.extend(quote! {
+                #(#docs)*
                 #[allow(missing_docs)]
                 pub fn #ident #generics (self, #(#arg_names: #arg_types),*) -> Self #where_clause {
                     Self { inner: self.inner.#ident(#(#arg_names),*), rt: self.rt }

@@ -214,6 +214,12 @@ mod generated_twins {
 
 pub use generated_twins::builder;
 
+/// Area handles of the blocking client: `client.users().get_user("me").send()`, as
+/// [`crate::areas`] for the async client.
+pub mod areas {
+    include!(concat!(env!("OUT_DIR"), "/blocking_areas.rs"));
+}
+
 impl Client {
     /// Listens on the websocket and calls the plain function `handler` for each event until a
     /// terminal error (see [`crate::generated::Client::start_ws_fn`]): concurrently or one at a time in order

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod areas;
 mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -34,6 +35,7 @@ pub mod receiver;
 mod redact;
 mod request;
 pub mod retry;
+pub mod setter;
 pub mod webhook;
 pub mod ws;
 

@@ -1,9 +1,11 @@
 //! Project tasks: `cargo xtask regen` refreshes the vendored spec; `cargo xtask server` runs the
 //! Mattermost test server; `cargo xtask layers` checks the import graph of `src/`; `cargo xtask
 //! coverage` checks the client against every route of the test server; `cargo xtask events` checks
-//! that every websocket event of the pinned server is typed.
+//! that every websocket event of the pinned server is typed; `cargo xtask doc-counts` counts the
+//! generated items without docs.
 
 mod coverage;
+mod docs;
 mod events;
 mod layers;
 mod regen;
@@ -27,13 +29,14 @@ fn run() -> Result<()> {
         Some("coverage") => coverage::run(&coverage::parse_args(&args[1..], root)?),
         Some("server") => server(&root, &args[1..]),
         Some("events") => events::run_cli(&root, &args[1..]),
+        Some("doc-counts") => docs::run(&root, &args[1..]),
         Some("layers") => match (args.get(1).map(String::as_str), args.get(2)) {
             (Some("--root"), Some(dir)) => layers::run(std::path::Path::new(dir)),
             (None, _) => layers::run(&root),
             _ => bail!("usage: cargo xtask layers [--root DIR]"),
         },
         _ => bail!(
-            "usage:\n  cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]\n  cargo xtask server start|stop|status|reset|env\n  cargo xtask layers [--root DIR]\n  cargo xtask events [--server-src DIR] [--root DIR]\n  cargo xtask coverage [--check] [--server-src DIR] [--root DIR]"
+            "usage:\n  cargo xtask regen [--from PATH | --ref REF [--base-url URL]] [--check] [--root DIR]\n  cargo xtask server start|stop|status|reset|env\n  cargo xtask layers [--root DIR]\n  cargo xtask doc-counts [DIR]\n  cargo xtask events [--server-src DIR] [--root DIR]\n  cargo xtask coverage [--check] [--server-src DIR] [--root DIR]"
         ),
     }
 }
