@@ -48,6 +48,8 @@ pub struct Param {
 fn rust_name(name: &str) -> String {
     let s = name.to_snake_case();
     match s.as_str() {
+        // A name with no letters (the spec's `_` cache-buster): progenitor calls it `x`.
+        "" => "x".to_string(),
         "type" | "ref" | "self" | "fn" | "move" | "match" | "in" | "where" | "use" | "mod"
         | "async" | "await" | "crate" | "super" | "loop" | "static" | "const" | "enum"
         | "struct" | "trait" | "impl" | "return" | "box" | "dyn" | "final" | "override" => {
