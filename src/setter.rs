@@ -11,7 +11,7 @@
 //!     .root_id("a post id")
 //!     .try_into()?;
 //! assert_eq!(body.root_id.as_deref(), Some("a post id"));
-//! # Ok::<(), String>(())
+//! # Ok::<(), matterapi::types::error::ConversionError>(())
 //! ```
 
 use std::borrow::Cow;
