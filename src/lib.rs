@@ -19,8 +19,10 @@
 mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+pub mod bot;
 mod client;
 mod error;
+mod fields;
 pub mod files;
 pub mod generated;
 mod hooks;
@@ -37,6 +39,7 @@ pub mod retry;
 pub mod webhook;
 pub mod ws;
 
+pub use bot::ReplyTo;
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
 pub use generated::{Client, ResponseValue, types};

@@ -100,4 +100,4 @@ pub use event::{
     UserUpdated, WsItem,
 };
 pub use handle::{Presence, WsHandle};
-pub use listener::{Websocket, WsListener};
+pub use listener::{Relogin, Websocket, WsListener};
