@@ -264,9 +264,10 @@ impl Client {
 }
 
 impl Posted {
-    /// Whether the post mentions the user `me` (its id): the server lists the users a post
-    /// mentions (`@name`, and `@channel`/`@all`/`@here` where they notify) in the event's
-    /// `mentions`. A post in a direct channel mentions no one: see [`Posted::is_for_me`].
+    /// Whether the post mentions the user `me` (its id): the server lists in the event's
+    /// `mentions` the users a post mentions (`@name`, and `@channel`/`@all`/`@here` where they
+    /// notify), and, for a post in a direct channel, the other member. A post of `me` may
+    /// mention `me` too: [`Posted::is_for_me`] leaves those out.
     pub fn mentions_me(&self, me: &str) -> bool {
         !me.is_empty() && self.mentions.iter().any(|m| m == me)
     }

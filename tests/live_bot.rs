@@ -306,10 +306,22 @@ type Seen = Arc<Mutex<Vec<(String, bool, bool)>>>;
 async fn a_bot_answers_a_mention_in_its_thread_and_never_itself() {
     let Some(conn) = support::live() else { return };
     let channel_id = channel(&conn).await;
+    let alice = alice(&conn).await;
+    let direct_id = alice
+        .create_direct_channel()
+        .body([conn.user.id.clone(), conn.bot.user_id.clone()])
+        .send()
+        .await
+        .expect("direct channel")
+        .into_inner()
+        .id()
+        .unwrap()
+        .to_owned();
     let bot = bot(&conn);
     let me = bot.my_user_id().await.unwrap();
     let seen: Seen = Arc::default();
-    let (log, replier, only) = (seen.clone(), bot.clone(), channel_id.clone());
+    let only = [channel_id.clone(), direct_id.clone()];
+    let (log, replier) = (seen.clone(), bot.clone());
     let listener = bot
         .spawn_ws(
             move |ev| {
@@ -319,7 +331,10 @@ async fn a_bot_answers_a_mention_in_its_thread_and_never_itself() {
                     let Some(posted) = ev.posted() else {
                         return Ok(());
                     };
-                    if posted.post.channel_id.as_deref() != Some(only.as_str()) {
+                    if !only
+                        .iter()
+                        .any(|c| posted.post.channel_id.as_deref() == Some(c))
+                    {
                         return Ok(());
                     }
                     log.lock().unwrap().push((
@@ -328,8 +343,10 @@ async fn a_bot_answers_a_mention_in_its_thread_and_never_itself() {
                         posted.is_from_me(&me),
                     ));
                     if posted.is_for_me(&me) {
+                        // The echo mentions the bot again: only `is_from_me` keeps it from
+                        // answering itself.
                         posted
-                            .reply(&client, format!("@alice echo: {}", posted.post.message()?))
+                            .reply(&client, format!("echo: {}", posted.post.message()?))
                             .await?;
                     }
                     Ok::<_, Error>(())
@@ -339,7 +356,6 @@ async fn a_bot_answers_a_mention_in_its_thread_and_never_itself() {
         )
         .await
         .expect("listener");
-    let alice = alice(&conn).await;
     let plain = alice
         .post_message(&channel_id, "no mention here")
         .await
@@ -348,49 +364,50 @@ async fn a_bot_answers_a_mention_in_its_thread_and_never_itself() {
         .post_message(&channel_id, format!("@{} hello", conn.bot.username))
         .await
         .unwrap();
-    let replies = eventually("the bot's reply", || {
-        let alice = alice.clone();
-        let root = mention.id().unwrap().to_owned();
-        async move {
-            let posts = thread(&alice, &root).await;
-            (posts.len() >= 2).then_some(posts)
-        }
-    })
-    .await;
-    let reply = &replies[1];
-    assert_eq!(reply.user_id().unwrap(), conn.bot.user_id);
-    assert_eq!(
-        reply.message().unwrap(),
-        format!("@alice echo: @{} hello", conn.bot.username)
-    );
-    // The bot saw its own reply (which mentions alice, not itself) and did not answer it.
-    let reply_id = reply.id().unwrap().to_owned();
-    eventually("the bot's own reply on its websocket", || {
-        let seen = seen.clone();
-        let reply_id = reply_id.clone();
-        async move {
-            seen.lock()
-                .unwrap()
-                .iter()
-                .any(|s| s.0 == reply_id)
-                .then_some(())
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let direct = alice
+        .post_message(&direct_id, "hello in private")
+        .await
+        .unwrap();
+    for (root, text) in [
+        (&mention, format!("echo: @{} hello", conn.bot.username)),
+        (&direct, "echo: hello in private".to_owned()),
+    ] {
+        let replies = eventually("the bot's reply", || {
+            let alice = alice.clone();
+            let root = root.id().unwrap().to_owned();
+            async move {
+                let posts = thread(&alice, &root).await;
+                (posts.len() >= 2).then_some(posts)
+            }
+        })
+        .await;
+        assert_eq!(replies[1].user_id().unwrap(), conn.bot.user_id);
+        assert_eq!(replies[1].message().unwrap(), text);
+        // The bot sees its own reply on its websocket, and does not answer it.
+        let reply_id = replies[1].id().unwrap().to_owned();
+        eventually("the bot's own reply on its websocket", || {
+            let seen = seen.clone();
+            let reply_id = reply_id.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s.0 == reply_id)
+                    .then_some(())
+            }
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let seen = seen.lock().unwrap().clone();
-    let of = |id: &str| seen.iter().find(|s| s.0 == id).cloned();
-    assert_eq!(
-        of(plain.id().unwrap()).map(|s| (s.1, s.2)),
-        Some((false, false))
-    );
-    assert_eq!(
-        of(mention.id().unwrap()).map(|s| (s.1, s.2)),
-        Some((true, false))
-    );
-    assert_eq!(of(&reply_id).map(|s| (s.1, s.2)), Some((false, true)));
-    assert_eq!(seen.len(), 3, "{seen:?}");
+    let of = |id: &str| seen.iter().find(|s| s.0 == id).map(|s| (s.1, s.2));
+    assert_eq!(of(plain.id().unwrap()), Some((false, false)));
+    assert_eq!(of(mention.id().unwrap()), Some((true, false)));
+    // The server counts a post in a direct channel as a mention of the other member.
+    assert_eq!(of(direct.id().unwrap()), Some((true, false)));
+    assert_eq!(seen.len(), 5, "3 posts of alice, 2 replies: {seen:?}");
     assert_eq!(thread(&alice, mention.id().unwrap()).await.len(), 2);
+    assert_eq!(thread(&alice, direct.id().unwrap()).await.len(), 2);
     listener.shutdown().await.expect("shutdown");
 }
 
