@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Types of the API live in [`types`]; errors are [`Error`], with the server's error id and request
-//! id.
+//! id. [`bot`] adds typed shortcuts for what bots do (`post_message`, `reply`, `react`, `edit`,
+//! `ephemeral`, `user_by_username`, ...) and accessors for the fields the server always fills
+//! (`post.id()?`).
 
 #![warn(missing_docs)]
 
