@@ -22,6 +22,12 @@ use crate::error::{Error, Result};
 use crate::options::{Options, OptionsBuilder};
 use crate::types;
 
+thread_local! {
+    /// Set while a plain handler of [`Client::start_ws_sync`] runs on this thread (one of the
+    /// runtime's blocking threads, where blocking is allowed): blocking clients may be used there.
+    static SYNC_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The private runtime the blocking client runs its requests on.
 #[derive(Debug)]
 pub struct Runner {
@@ -48,8 +54,11 @@ impl Runner {
         Ok(Runner { rt: Some(rt) })
     }
 
+    /// Whether blocking here would stall an async runtime: inside one, unless this thread runs
+    /// a plain handler of [`Client::start_ws_sync`] (a thread of a runtime's blocking pool, made
+    /// to block).
     fn inside_runtime() -> bool {
-        tokio::runtime::Handle::try_current().is_ok()
+        tokio::runtime::Handle::try_current().is_ok() && !SYNC_HANDLER.with(|h| h.get())
     }
 
     /// Runs `f` to completion on the runtime: the one instantiation of tokio's `block_on`. Every
@@ -222,20 +231,171 @@ pub mod areas {
 
 impl Client {
     /// Listens on the websocket and calls the plain function `handler` for each event until a
-    /// terminal error (see [`crate::generated::Client::start_ws_fn`]): concurrently or one at a time in order
-    /// as the options' `ws_concurrent` says; handler errors are logged and counted; with `relogin`
-    /// a revoked session is renewed. Blocks the calling thread; from inside an async runtime it
-    /// returns an error instead.
-    pub fn start_ws_sync<H, E>(&self, handler: H, relogin: bool) -> Result<crate::ws::WsStats>
+    /// terminal error (see [`crate::generated::Client::start_ws_fn`]): concurrently or one at a
+    /// time in order as the options' `ws_concurrent` says; handler errors are logged and counted;
+    /// with `relogin` (`true` or [`Relogin::On`](crate::ws::Relogin::On)) a revoked session is
+    /// renewed. The handler may use this blocking client (or a clone of it) and the async one.
+    /// Blocks the calling thread; from inside an async runtime it returns an error instead.
+    ///
+    /// ```no_run
+    /// # fn run(client: matterapi::blocking::Client) -> Result<(), matterapi::Error> {
+    /// let me = client.my_user_id()?;
+    /// let replier = client.clone();
+    /// client.start_ws_sync(
+    ///     move |ev| {
+    ///         if let Some(posted) = ev.posted()
+    ///             && posted.is_for_me(&me)
+    ///         {
+    ///             replier.reply(&posted.post, "Hello!")?;
+    ///         }
+    ///         Ok::<_, matterapi::Error>(())
+    ///     },
+    ///     matterapi::ws::Relogin::On,
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn start_ws_sync<H, E>(
+        &self,
+        handler: H,
+        relogin: impl Into<crate::ws::Relogin>,
+    ) -> Result<crate::ws::WsStats>
     where
         H: Fn(crate::ws::Event) -> std::result::Result<(), E> + Send + Sync + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        /// Marks the thread as running a plain handler until dropped (a panic included).
+        struct Marked(bool);
+        impl Drop for Marked {
+            fn drop(&mut self) {
+                SYNC_HANDLER.with(|h| h.set(self.0));
+            }
+        }
+        let handler = move |ev| {
+            let _marked = Marked(SYNC_HANDLER.with(|h| h.replace(true)));
+            handler(ev)
+        };
         match &self.rt.rt {
             Some(rt) if !Runner::inside_runtime() => {
                 Ok(rt.block_on(self.inner.start_ws_fn(handler, relogin))?)
             }
             _ => Err(Error::InsideRuntime),
         }
+    }
+
+    /// [`Client::start_ws_sync`] for an async handler (as [`crate::generated::Client::start_ws`]
+    /// takes), run on this client's runtime: blocks the calling thread until a terminal error.
+    /// Inside the handler, use the async client ([`Client::async_client`], cloned into it): a
+    /// blocking call there would stall the runtime the listener runs on, and returns
+    /// [`Error::InsideRuntime`] instead.
+    ///
+    /// ```no_run
+    /// # fn run(client: matterapi::blocking::Client) -> Result<(), matterapi::Error> {
+    /// let me = client.my_user_id()?;
+    /// let replier = client.async_client().clone();
+    /// client.start_ws_sync_async(
+    ///     move |ev| {
+    ///         let (client, me) = (replier.clone(), me.clone());
+    ///         async move {
+    ///             if let Some(posted) = ev.posted()
+    ///                 && posted.is_for_me(&me)
+    ///             {
+    ///                 posted.reply(&client, "Hello!").await?;
+    ///             }
+    ///             Ok::<_, matterapi::Error>(())
+    ///         }
+    ///     },
+    ///     true,
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn start_ws_sync_async<H, Fut, E>(
+        &self,
+        handler: H,
+        relogin: impl Into<crate::ws::Relogin>,
+    ) -> Result<crate::ws::WsStats>
+    where
+        H: Fn(crate::ws::Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        match &self.rt.rt {
+            Some(rt) if !Runner::inside_runtime() => {
+                Ok(rt.block_on(self.inner.start_ws(handler, relogin))?)
+            }
+            _ => Err(Error::InsideRuntime),
+        }
+    }
+}
+
+// The bot helpers of `crate::bot`, blocking.
+impl Client {
+    /// See [`crate::generated::Client::my_user_id`].
+    pub fn my_user_id(&self) -> Result<String> {
+        self.rt.block_on_matterapi(self.inner.my_user_id())
+    }
+
+    /// See [`crate::generated::Client::post_message`].
+    pub fn post_message(&self, channel_id: &str, text: impl Into<String>) -> Result<types::Post> {
+        self.rt
+            .block_on_matterapi(self.inner.post_message(channel_id, text))
+    }
+
+    /// See [`crate::generated::Client::post_message_to`].
+    pub fn post_message_to(
+        &self,
+        team_name: &str,
+        channel_name: &str,
+        text: impl Into<String>,
+    ) -> Result<types::Post> {
+        self.rt
+            .block_on_matterapi(self.inner.post_message_to(team_name, channel_name, text))
+    }
+
+    /// See [`crate::generated::Client::channel_by_name`].
+    pub fn channel_by_name(&self, team_name: &str, channel_name: &str) -> Result<types::Channel> {
+        self.rt
+            .block_on_matterapi(self.inner.channel_by_name(team_name, channel_name))
+    }
+
+    /// See [`crate::generated::Client::reply`].
+    pub fn reply<'a>(
+        &self,
+        to: impl Into<crate::bot::ReplyTo<'a>>,
+        text: impl Into<String>,
+    ) -> Result<types::Post> {
+        self.rt.block_on_matterapi(self.inner.reply(to, text))
+    }
+
+    /// See [`crate::generated::Client::react`].
+    pub fn react(&self, post_id: &str, emoji_name: &str) -> Result<types::Reaction> {
+        self.rt
+            .block_on_matterapi(self.inner.react(post_id, emoji_name))
+    }
+
+    /// See [`crate::generated::Client::edit`].
+    pub fn edit(&self, post_id: &str, text: impl Into<String>) -> Result<types::Post> {
+        self.rt.block_on_matterapi(self.inner.edit(post_id, text))
+    }
+
+    /// See [`crate::generated::Client::ephemeral`].
+    pub fn ephemeral(
+        &self,
+        user_id: &str,
+        channel_id: &str,
+        text: impl Into<String>,
+    ) -> Result<types::Post> {
+        self.rt
+            .block_on_matterapi(self.inner.ephemeral(user_id, channel_id, text))
+    }
+
+    /// See [`crate::generated::Client::user_by_username`].
+    pub fn user_by_username(&self, username: &str) -> Result<types::User> {
+        self.rt
+            .block_on_matterapi(self.inner.user_by_username(username))
+    }
+
+    /// See [`crate::generated::Client::user_by_email`].
+    pub fn user_by_email(&self, email: &str) -> Result<types::User> {
+        self.rt.block_on_matterapi(self.inner.user_by_email(email))
     }
 }

@@ -166,9 +166,13 @@ impl Client {
     }
 
     /// Replaces the bearer token for every later request of this client and its clones (REST and
-    /// websocket).
+    /// websocket), and forgets the user of the old one ([`Client::me`], [`Client::my_user_id`]).
     pub fn set_token(&self, token: impl Into<String>) {
         self.inner.set_token(Some(SecretString::from(token.into())));
+        // The token may be another user's: forget the user of the old one.
+        if let Ok(mut me) = self.inner.me.write() {
+            *me = None;
+        }
     }
 
     /// The bearer token in use, if any (to hand to another client; never printed).

@@ -137,6 +137,18 @@ pub enum Error {
     /// The blocking client's private runtime could not be started.
     #[error("cannot start the blocking client's runtime")]
     RuntimeStart(#[source] std::io::Error),
+    /// A model lacked a field the server always fills (an id, `create_at`, a post's `user_id`,
+    /// `channel_id` or `message`, ...): the value was absent (or, for an id, empty). Returned by
+    /// the accessors of [`crate::bot`] (`post.id()?`, `channel.team_id()?`, ...), which read those
+    /// fields without an `Option`. It means a reply this crate does not expect: a proxy or plugin
+    /// that rewrote it, a server of another kind, or a model built by hand.
+    #[error("the server's {type_name} has no `{field}`, a field the server always fills")]
+    MissingField {
+        /// The type of the model (`Post`, `User`, `Channel`, ...).
+        type_name: &'static str,
+        /// The field that was missing (as the server names it: `id`, `create_at`, ...).
+        field: &'static str,
+    },
 }
 
 /// The error a reply's body stream ends with when it grows past `max_body_size` (turned into

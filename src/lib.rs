@@ -136,6 +136,23 @@
 //!   there.
 //! - `receiver` (off): an HTTP server for slash commands, outgoing webhooks, interactive buttons and
 //!   dialogs (`matterapi::receiver`).
+//!
+//! ## Bot helpers
+//!
+//! [`bot`] adds typed shortcuts for what every bot does, on both clients: `post_message`,
+//! `post_message_to(team, channel, text)`, `reply` (into the post's thread), `react`, `edit`,
+//! `ephemeral`, `user_by_username`, `user_by_email`, `my_user_id`; accessors for the fields the
+//! server always fills (`post.id()?`, `channel.name()?`: [`Error::MissingField`] when a reply
+//! lacks one); and on the websocket's `posted` event, `is_for_me`, `mentions_me`, `is_from_me` and
+//! `reply`.
+//!
+//! ```no_run
+//! # async fn run(client: matterapi::Client) -> matterapi::Result<()> {
+//! let post = client.post_message_to("a-team", "town-square", "hello").await?;
+//! client.reply(&post, "and a reply in its thread").await?;
+//! client.react(post.id()?, "thumbsup").await?;
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
@@ -143,8 +160,10 @@ pub mod areas;
 mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+pub mod bot;
 mod client;
 mod error;
+mod fields;
 pub mod files;
 pub mod generated;
 mod hooks;
@@ -162,6 +181,7 @@ pub mod setter;
 pub mod webhook;
 pub mod ws;
 
+pub use bot::ReplyTo;
 pub use client::ClientBuilder;
 pub use error::{Error, REQUEST_ID_HEADER, Result, ServerError};
 pub use generated::{Client, ResponseValue, types};

@@ -180,6 +180,15 @@ impl Event {
             .unwrap_or(serde_json::Value::Null)
     }
 
+    /// The payload of a `posted` event (a new post), else `None`: the event a bot answers
+    /// (`matterapi::bot` adds [`Posted::is_for_me`] and [`Posted::reply`]).
+    pub fn posted(&self) -> Option<&Posted> {
+        match &self.kind {
+            EventKind::Posted(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The channel the event concerns: the payload's channel when it names one, else the
     /// broadcast's.
     pub fn channel_id(&self) -> Option<&str> {

@@ -20,6 +20,46 @@ use crate::ws::handle::WsHandle;
 use crate::ws::settings::Settings;
 use crate::ws::transport::Transport;
 
+/// Whether a listener logs in again when the server says its session was revoked or expired: the
+/// named form of the `relogin` argument of [`Client::start_ws`], [`Client::spawn_ws`],
+/// [`Client::start_ws_fn`], the blocking client's `start_ws_sync` and [`Websocket::relogin`].
+/// Each takes a `Relogin` or a `bool` (`true` is [`Relogin::On`]), so `start_ws(handler, true)`
+/// and `start_ws(handler, Relogin::On)` are the same call.
+///
+/// ```no_run
+/// # async fn run(client: matterapi::Client) -> Result<(), matterapi::ws::WsError> {
+/// use matterapi::ws::Relogin;
+/// let handler = |ev: matterapi::ws::Event| async move {
+///     println!("{}", ev.event_type());
+///     Ok::<_, std::io::Error>(())
+/// };
+/// client.start_ws(handler, Relogin::Off).await?;
+/// // the same, with the builder:
+/// client.websocket().relogin(Relogin::Off).run(handler).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Relogin {
+    /// Log in again through [`Client::relogin`] (login credentials: a new session; a token: the
+    /// token checked again) and go on listening. The default.
+    #[default]
+    On,
+    /// End the listener with [`WsError::SessionRevoked`].
+    Off,
+}
+
+impl From<bool> for Relogin {
+    fn from(relogin: bool) -> Self {
+        if relogin { Relogin::On } else { Relogin::Off }
+    }
+}
+
+impl From<Relogin> for bool {
+    fn from(relogin: Relogin) -> Self {
+        relogin == Relogin::On
+    }
+}
+
 /// Builds a websocket listener of a [`Client`]: [`Client::websocket`], settings, then
 /// [`connect`](Websocket::connect) (stream) or [`run`](Websocket::run) (handler).
 #[derive(Debug, Clone)]
@@ -136,10 +176,10 @@ impl Websocket {
     }
 
     /// Log in again (through [`Client::relogin`]) when the server says the session was revoked or
-    /// expired (default true). Without it, that ends the listener with
-    /// [`WsError::SessionRevoked`].
-    pub fn relogin(mut self, relogin: bool) -> Self {
-        self.relogin = relogin;
+    /// expired (default [`Relogin::On`], or `true`). With [`Relogin::Off`] (`false`), that ends
+    /// the listener with [`WsError::SessionRevoked`].
+    pub fn relogin(mut self, relogin: impl Into<Relogin>) -> Self {
+        self.relogin = relogin.into().into();
         self
     }
 
@@ -412,7 +452,8 @@ impl Client {
     /// Listens and calls the async `handler` for each event until a terminal error: concurrently
     /// (at most `ws_max_in_flight` at once) when the options' `ws_concurrent` is on, else one at a
     /// time in order. Handler errors and panics are logged and counted, not fatal. With `relogin`,
-    /// a revoked session is renewed through [`Client::relogin`]. For a graceful shutdown use
+    /// a revoked session is renewed through [`Client::relogin`] (`relogin` is a `bool` or, by
+    /// name, a [`Relogin`]: `start_ws(handler, Relogin::On)`). For a graceful shutdown use
     /// [`Client::spawn_ws`]; to be told of a `Resync`, [`Websocket::on_resync`].
     ///
     /// ```no_run
@@ -428,7 +469,11 @@ impl Client {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn start_ws<H, Fut, E>(&self, handler: H, relogin: bool) -> Result<WsStats, WsError>
+    pub async fn start_ws<H, Fut, E>(
+        &self,
+        handler: H,
+        relogin: impl Into<Relogin>,
+    ) -> Result<WsStats, WsError>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -453,7 +498,7 @@ impl Client {
     pub async fn spawn_ws<H, Fut, E>(
         &self,
         handler: H,
-        relogin: bool,
+        relogin: impl Into<Relogin>,
     ) -> Result<WsListener, WsError>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
@@ -464,7 +509,11 @@ impl Client {
     }
 
     /// [`Client::start_ws`] for a plain (blocking) function, run on tokio's blocking threads.
-    pub async fn start_ws_fn<H, E>(&self, handler: H, relogin: bool) -> Result<WsStats, WsError>
+    pub async fn start_ws_fn<H, E>(
+        &self,
+        handler: H,
+        relogin: impl Into<Relogin>,
+    ) -> Result<WsStats, WsError>
     where
         H: Fn(Event) -> Result<(), E> + Send + Sync + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -32,7 +32,11 @@
 //!   order ([`Options::ws_concurrent`](crate::Options::ws_concurrent) `= false`):
 //!   [`Client::start_ws`](crate::Client::start_ws) (async handlers),
 //!   [`Client::start_ws_fn`](crate::Client::start_ws_fn) (plain functions), and
-//!   `start_ws_sync` on the blocking client. A handler's error is logged and counted, never fatal.
+//!   `start_ws_sync` (plain functions) and `start_ws_sync_async` (async handlers) on the blocking
+//!   client. A handler's error is logged and counted, never fatal. Whether a revoked session is
+//!   renewed is their `relogin` argument: a `bool`, or by name [`Relogin::On`]/[`Relogin::Off`].
+//!   For a bot, [`Event::posted`] and [`Posted`]'s helpers (`is_for_me`, `reply`: see
+//!   [`crate::bot`]).
 //!
 //! What the listener does for you (see `conn.rs` for the state machine):
 //!
@@ -100,4 +104,4 @@ pub use event::{
     UserUpdated, WsItem,
 };
 pub use handle::{Presence, WsHandle};
-pub use listener::{Websocket, WsListener};
+pub use listener::{Relogin, Websocket, WsListener};

@@ -24,9 +24,9 @@ pub const LAYERS: &[&[&str]] = &[
     &["client"],
     &["request"],
     &["hooks", "raw"],
-    &["auth", "files", "paginate", "webhook"],
+    &["auth", "fields", "files", "paginate", "webhook"],
     &["ws"],
-    &["receiver"],
+    &["bot", "receiver"],
     &["blocking"],
 ];
 
