@@ -163,6 +163,8 @@ fn generate() -> Result<(), BoxError> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
     write(&out_dir, "areas.rs", &unparse(areas)?)?;
+    let (paginators, _) = api::paginators(&file);
+    write(&out_dir, "paginators.rs", &unparse(paginators)?)?;
     write(&out_dir, "raw_sends.rs", &unparse(raw_sends(&file))?)?;
     // The sweep is for `tests/live_sweep.rs` only: the internal `__sweep` feature, enabled for the
     // crate's own test builds by its dev-dependency on itself, asks for it.

@@ -951,3 +951,72 @@ pub fn handles(
     });
     Ok(out)
 }
+
+/// `X` of a `Vec<X>`.
+fn vec_item(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Vec" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// `paginate()` on every builder of a paged list (setters `page` and `per_page`, a `Vec` reply):
+/// [`crate::paginate::paginate`] over the builder as it is set, so that
+/// `client.channels().get_channel_members(id).paginate().try_collect().await?` reads every page.
+/// Gives the code and the number of builders.
+pub fn paginators(file: &syn::File) -> (TokenStream, usize) {
+    let mut out = TokenStream::new();
+    let mut count = 0;
+    for (name, imp) in crate::builder_impls(file) {
+        let fns: BTreeSet<String> = imp
+            .items
+            .iter()
+            .filter_map(|it| match it {
+                syn::ImplItem::Fn(f) => Some(f.sig.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        if !fns.contains("page") || !fns.contains("per_page") || fns.contains("paginate") {
+            continue;
+        }
+        let Some(item) = crate::send_type(imp).as_ref().and_then(vec_item) else {
+            continue;
+        };
+        count += 1;
+        out.extend(quote! {
+            impl<'a> crate::generated::builder::#name<'a> {
+                /// Every item of every page, as one stream ([`crate::paginate::Paginate`]: `next()`,
+                /// `try_collect()`, and its `per_page`, `max_pages` and `page_limit` settings),
+                /// each page requested with this builder's other parameters as they are set.
+                pub fn paginate(
+                    self,
+                ) -> crate::paginate::Paginate<
+                    impl FnMut(u32, u32) -> crate::paginate::PageFuture<'a, #item> + Unpin + 'a,
+                    crate::paginate::PageFuture<'a, #item>,
+                    #item,
+                > {
+                    crate::paginate::paginate(move |page, per_page| {
+                        let request = self.clone().page(page).per_page(per_page);
+                        ::std::boxed::Box::pin(request.send()) as crate::paginate::PageFuture<'a, #item>
+                    })
+                }
+            }
+        });
+    }
+    (
+        quote! {
+            #[allow(unused_imports)]
+            use crate::generated::types;
+            #out
+        },
+        count,
+    )
+}

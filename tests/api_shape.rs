@@ -141,3 +141,35 @@ fn the_blocking_client_has_the_same_handles() {
         .expect("get_teams_for_user");
     assert_eq!(teams[0].name.as_deref(), Some("a-team"));
 }
+
+#[tokio::test]
+async fn a_paged_list_builder_reads_every_page_with_its_parameters() {
+    use wiremock::matchers::query_param;
+    let server = MockServer::start().await;
+    let member = |i: usize| json!({"channel_id": "c1", "user_id": format!("u{i}")});
+    // Two pages of 3: a full one, then a short one that ends the walk.
+    for (page, items) in [
+        ("0", vec![member(0), member(1), member(2)]),
+        ("1", vec![member(3)]),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/api/v4/channels/c1/members"))
+            .and(query_param("page", page))
+            .and(query_param("per_page", "3"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(items))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = support::rest::client_for(&server, "t");
+    let members = client
+        .channels()
+        .get_channel_members("c1")
+        .paginate()
+        .per_page(3)
+        .try_collect()
+        .await
+        .expect("every page");
+    let ids: Vec<_> = members.iter().filter_map(|m| m.user_id.clone()).collect();
+    assert_eq!(ids, ["u0", "u1", "u2", "u3"]);
+}

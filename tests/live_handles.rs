@@ -74,6 +74,23 @@ async fn handles_setters_and_constructors_work_against_the_server() {
         .expect("get_channel_member");
     assert_eq!(member.user_id.as_deref(), Some(conn.user.id.as_str()));
 
+    // Every page of a paged list through the builder's `paginate()`, two members a page.
+    let members = client
+        .channels()
+        .get_channel_members(&conn.channels.town_square)
+        .paginate()
+        .per_page(2)
+        .try_collect()
+        .await
+        .expect("members");
+    assert!(
+        members
+            .iter()
+            .any(|m| m.user_id.as_deref() == Some(conn.user.id.as_str())),
+        "{members:?}"
+    );
+    assert!(members.len() > 2, "more than one page: {}", members.len());
+
     // The flat methods still work, and give the same reply.
     let flat = client.get_user().user_id("me").send().await.expect("flat");
     assert_eq!(flat.id, me.id);
