@@ -413,7 +413,13 @@ async fn relogin_off_ends_the_listener_where_relogin_on_renews_the_session() {
         match relogin {
             Relogin::Off => {
                 let end = tokio::time::timeout(WAIT, listener.wait()).await.unwrap();
-                assert!(matches!(end, Err(WsError::SessionRevoked)), "{end:?}");
+                assert!(
+                    matches!(
+                        end.as_ref().map_err(|e| e.as_websocket()),
+                        Err(Some(WsError::SessionRevoked))
+                    ),
+                    "{end:?}"
+                );
             }
             Relogin::On => {
                 let deadline = tokio::time::Instant::now() + WAIT;

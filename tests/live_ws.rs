@@ -175,7 +175,10 @@ async fn statuses_and_pings_get_replies() {
         .send_action("no_such_action", None)
         .await
         .unwrap_err();
-    assert!(matches!(err, WsError::ActionFailed { .. }), "{err:?}");
+    assert!(
+        matches!(support::ws_error(&err), WsError::ActionFailed { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,10 @@ async fn without_credentials_connect_is_an_error() {
         .unwrap();
     let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
     assert!(
-        matches!(err, matterapi::ws::WsError::NoCredentials),
+        matches!(
+            support::ws_error(&err),
+            matterapi::ws::WsError::NoCredentials
+        ),
         "{err:?}"
     );
 }

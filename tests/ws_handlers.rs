@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use matterapi::ws::{Event, EventKind, WsError};
 use serde_json::json;
+use support::ws_error;
 use support::ws_peer::{Peer, TOKEN};
 
 fn n_of(ev: &Event) -> Option<i64> {
@@ -183,7 +184,7 @@ async fn start_ws_fn_runs_plain_functions_until_a_terminal_error() {
         .unwrap()
         .unwrap()
         .unwrap_err();
-    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
+    assert!(matches!(ws_error(&err), WsError::AuthRejected), "{err:?}");
     assert_eq!(*seen.lock().unwrap(), (0..5).collect::<Vec<_>>());
 }
 
@@ -334,7 +335,7 @@ async fn shutdown_cancels_handlers_that_outlast_the_drain_timeout() {
         .await
         .expect_err("the handler outlasts the drain");
     assert!(
-        matches!(err, WsError::DrainTimeout { timeout } if timeout == Duration::from_millis(200)),
+        matches!(ws_error(&err), WsError::DrainTimeout { timeout } if *timeout == Duration::from_millis(200)),
         "{err:?}"
     );
     assert!(

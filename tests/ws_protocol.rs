@@ -9,6 +9,8 @@
 
 mod support;
 
+use support::ws_error;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -119,8 +121,8 @@ async fn a_rejected_token_is_an_error_from_connect() {
         .await
         .map(|_| ())
         .expect_err("rejected");
-    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
-    assert!(err.is_terminal());
+    assert!(matches!(ws_error(&err), WsError::AuthRejected), "{err:?}");
+    assert!(ws_error(&err).is_terminal());
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "no endless retry"
@@ -140,7 +142,7 @@ async fn an_unreachable_server_is_an_error_from_connect() {
         .build()
         .unwrap();
     let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
-    let WsError::Connect { url, source } = &err else {
+    let WsError::Connect { url, source } = ws_error(&err) else {
         panic!("{err:?}")
     };
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
@@ -508,7 +510,8 @@ async fn a_revoked_session_without_relogin_is_a_terminal_error() {
     let end = tokio::time::timeout(WAIT, stream.next()).await.unwrap();
     assert!(end.is_none(), "the stream ends after a terminal error");
     assert!(handle.is_stopped());
-    assert!(matches!(handle.ping().await, Err(WsError::Stopped)));
+    let err = handle.ping().await.expect_err("stopped");
+    assert!(matches!(ws_error(&err), WsError::Stopped), "{err:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -560,7 +563,7 @@ async fn actions_get_their_replies_by_seq() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, WsError::ActionFailed { ref id, .. } if id.contains("bad_action")),
+        matches!(ws_error(&err), WsError::ActionFailed { id, .. } if id.contains("bad_action")),
         "{err:?}"
     );
     let actions = peer.actions();
@@ -606,13 +609,19 @@ async fn withheld_replies_time_out_and_oversized_actions_are_not_sent() {
     let (handle, _stream, _id) = connect_with(&peer, ws).await;
     peer.knobs(|k| k.answer_actions = false);
     let err = handle.get_statuses().await.unwrap_err();
-    assert!(matches!(err, WsError::ActionTimeout { .. }), "{err:?}");
+    assert!(
+        matches!(ws_error(&err), WsError::ActionTimeout { .. }),
+        "{err:?}"
+    );
     let big = "x".repeat(9000);
     let err = handle
         .send_action("user_typing", Some(json!({ "channel_id": big })))
         .await
         .unwrap_err();
-    assert!(matches!(err, WsError::TooLarge { .. }), "{err:?}");
+    assert!(
+        matches!(ws_error(&err), WsError::TooLarge { .. }),
+        "{err:?}"
+    );
     assert!(peer.actions().iter().all(|a| a.action != "user_typing"));
     assert!(handle.is_connected(), "the connection is still up");
 }

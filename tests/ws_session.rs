@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use matterapi::ws::{DisconnectReason, EventKind, WsError, WsItem};
 use serde_json::json;
 use support::rest::{rest_refusing, session_expired};
+use support::ws_error;
 use support::ws_peer::{self, Peer, next_within, until};
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -48,9 +49,9 @@ async fn a_token_the_server_does_not_accept_is_refused_not_retried() {
         .unwrap();
     let started = Instant::now();
     let err = client.websocket().connect().await.map(|_| ()).unwrap_err();
-    assert!(matches!(err, WsError::AuthRejected), "{err:?}");
-    assert!(err.is_terminal());
-    assert!(!matterapi::Error::from(err).is_retryable());
+    assert!(matches!(ws_error(&err), WsError::AuthRejected), "{err:?}");
+    assert!(ws_error(&err).is_terminal());
+    assert!(!err.is_retryable());
     // The server drops such a socket 5 s after the upgrade; the REST check takes a moment more.
     assert!(
         started.elapsed() < Duration::from_secs(8),

@@ -27,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(other) => {
             let _ = format!("{other:?}");
         }
-        Err(e) => {
+        Err(err) => {
+            let e = err.as_websocket().expect("a websocket error");
             assert!(
                 matches!(e, WsError::BadFrame { .. }),
                 "not a bad frame: {e:?}"

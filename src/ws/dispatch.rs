@@ -14,7 +14,6 @@ use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::error::WsError;
 use crate::ws::event::{Event, WsItem};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -198,7 +197,7 @@ impl EventStream {
     /// awaited in order. Concurrent (at most `max_in_flight` calls at once) or one call at a time
     /// in arrival order, as the builder and the options say; in-flight calls finish before this
     /// returns.
-    pub async fn run<H, Fut, E>(mut self, handler: H) -> Result<WsStats, WsError>
+    pub async fn run<H, Fut, E>(mut self, handler: H) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -280,14 +279,14 @@ impl EventStream {
             record(done.unwrap_or_else(|e| Err(e.to_string())), stats);
         }
         match terminal {
-            Some(e) => Err(e),
+            Some(e) => Err(e.into()),
             None => Ok(stats.snapshot()),
         }
     }
 
     /// [`EventStream::run`] for a plain (blocking) function: each call runs on tokio's blocking
     /// threads, so the runtime's workers stay free.
-    pub async fn run_fn<H, E>(self, handler: H) -> Result<WsStats, WsError>
+    pub async fn run_fn<H, E>(self, handler: H) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Result<(), E> + Send + Sync + 'static,
         E: Into<BoxError>,

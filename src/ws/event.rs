@@ -1316,10 +1316,10 @@ impl Frame {
     /// Decodes a text frame as the listener does. A frame that is not JSON, or is JSON but neither
     /// an event nor a reply, or an event whose payload does not match its type, is
     /// [`WsError::BadFrame`] keeping the frame.
-    pub fn parse(text: impl Into<String>) -> Result<Frame, WsError> {
+    pub fn parse(text: impl Into<String>) -> crate::Result<Frame> {
         match parse(Utf8Bytes::from(text.into())) {
             Parsed::Frame(f) => Ok(f),
-            Parsed::BadEvent { error, .. } | Parsed::Bad(error) => Err(error),
+            Parsed::BadEvent { error, .. } | Parsed::Bad(error) => Err(error.into()),
         }
     }
 }
@@ -1862,22 +1862,31 @@ mod tests {
         };
         assert!(r.is_not_authenticated());
         assert!(matches!(
-            Frame::parse("not json"),
-            Err(WsError::BadFrame {
+            Frame::parse("not json")
+                .err()
+                .as_ref()
+                .and_then(crate::Error::as_websocket),
+            Some(WsError::BadFrame {
                 kind: BadFrameKind::InvalidJson,
                 ..
             })
         ));
         assert!(matches!(
-            Frame::parse("[1,2]"),
-            Err(WsError::BadFrame {
+            Frame::parse("[1,2]")
+                .err()
+                .as_ref()
+                .and_then(crate::Error::as_websocket),
+            Some(WsError::BadFrame {
                 kind: BadFrameKind::UnexpectedShape,
                 ..
             })
         ));
         assert!(matches!(
-            Frame::parse(r#"{"event":"typing","data":{"user_id":5},"seq":1}"#),
-            Err(WsError::BadFrame {
+            Frame::parse(r#"{"event":"typing","data":{"user_id":5},"seq":1}"#)
+                .err()
+                .as_ref()
+                .and_then(crate::Error::as_websocket),
+            Some(WsError::BadFrame {
                 kind: BadFrameKind::UnexpectedShape,
                 ..
             })

@@ -94,7 +94,7 @@ impl WsHandle {
         &self,
         action: &str,
         data: Option<serde_json::Value>,
-    ) -> Result<Reply, WsError> {
+    ) -> crate::Result<Reply> {
         let deadline = tokio::time::Instant::now() + self.action_timeout;
         let timed_out = || WsError::ActionTimeout {
             action: action.to_owned(),
@@ -107,14 +107,14 @@ impl WsHandle {
             reply: tx,
         };
         match tokio::time::timeout_at(deadline, self.commands.send(cmd)).await {
-            Err(_) => return Err(timed_out()),
-            Ok(Err(_)) => return Err(WsError::Stopped),
+            Err(_) => return Err(timed_out().into()),
+            Ok(Err(_)) => return Err(WsError::Stopped.into()),
             Ok(Ok(())) => {}
         }
         match tokio::time::timeout_at(deadline, rx).await {
-            Err(_) => Err(timed_out()),
-            Ok(Err(_)) => Err(WsError::Stopped),
-            Ok(Ok(result)) => result,
+            Err(_) => Err(timed_out().into()),
+            Ok(Err(_)) => Err(WsError::Stopped.into()),
+            Ok(Ok(result)) => result.map_err(Into::into),
         }
     }
 
@@ -124,7 +124,7 @@ impl WsHandle {
         &self,
         channel_id: &str,
         parent_id: Option<&str>,
-    ) -> Result<(), WsError> {
+    ) -> crate::Result<()> {
         let data =
             serde_json::json!({ "channel_id": channel_id, "parent_id": parent_id.unwrap_or("") });
         self.send_action("user_typing", Some(data))
@@ -134,16 +134,16 @@ impl WsHandle {
 
     /// The statuses of the users the server tracks for this connection (`get_statuses`): user id
     /// -> `online`, `away`, `dnd` or `offline`.
-    pub async fn get_statuses(&self) -> Result<HashMap<String, String>, WsError> {
+    pub async fn get_statuses(&self) -> crate::Result<HashMap<String, String>> {
         let reply = self.send_action("get_statuses", None).await?;
-        statuses(reply)
+        Ok(statuses(reply)?)
     }
 
     /// The statuses of the given users (`get_statuses_by_ids`).
     pub async fn get_statuses_by_ids<I, S>(
         &self,
         user_ids: I,
-    ) -> Result<HashMap<String, String>, WsError>
+    ) -> crate::Result<HashMap<String, String>>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -155,16 +155,12 @@ impl WsHandle {
                 Some(serde_json::json!({ "user_ids": ids })),
             )
             .await?;
-        statuses(reply)
+        Ok(statuses(reply)?)
     }
 
     /// Sets whether the user is active (`user_update_active_status`); `manual` marks a change the
     /// user made.
-    pub async fn user_update_active_status(
-        &self,
-        active: bool,
-        manual: bool,
-    ) -> Result<(), WsError> {
+    pub async fn user_update_active_status(&self, active: bool, manual: bool) -> crate::Result<()> {
         let data = serde_json::json!({ "user_is_active": active, "manual": manual });
         self.send_action("user_update_active_status", Some(data))
             .await
@@ -172,7 +168,7 @@ impl WsHandle {
     }
 
     /// Tells the server where the user is looking (`presence`).
-    pub async fn presence(&self, presence: &Presence) -> Result<(), WsError> {
+    pub async fn presence(&self, presence: &Presence) -> crate::Result<()> {
         let data = serde_json::to_value(presence).map_err(|source| WsError::Encode {
             action: "presence".into(),
             source,
@@ -186,7 +182,7 @@ impl WsHandle {
         post_id: &str,
         status: &str,
         reason: &str,
-    ) -> Result<(), WsError> {
+    ) -> crate::Result<()> {
         let data = serde_json::json!({ "post_id": post_id, "status": status, "reason": reason });
         self.send_action("posted_notify_ack", Some(data))
             .await
@@ -194,23 +190,24 @@ impl WsHandle {
     }
 
     /// The `ping` action: its reply carries the server's version and time.
-    pub async fn ping(&self) -> Result<Reply, WsError> {
+    pub async fn ping(&self) -> crate::Result<Reply> {
         self.send_action("ping", None).await
     }
 
     /// Drops the current socket at once, without a close frame, as a network failure would; the
     /// listener reconnects and resumes (without the rest of any backoff wait in progress). Useful
     /// after a network change, and in tests.
-    pub async fn disconnect(&self) -> Result<(), WsError> {
+    pub async fn disconnect(&self) -> crate::Result<()> {
         match tokio::time::timeout(self.action_timeout, self.commands.send(Command::Disconnect))
             .await
         {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(WsError::Stopped),
+            Ok(Err(_)) => Err(WsError::Stopped.into()),
             Err(_) => Err(WsError::ActionTimeout {
                 action: "disconnect".into(),
                 timeout: self.action_timeout,
-            }),
+            }
+            .into()),
         }
     }
 

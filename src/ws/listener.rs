@@ -27,7 +27,7 @@ use crate::ws::transport::Transport;
 /// and `start_ws(handler, Relogin::On)` are the same call.
 ///
 /// ```no_run
-/// # async fn run(client: matterapi::Client) -> Result<(), matterapi::ws::WsError> {
+/// # async fn run(client: matterapi::Client) -> matterapi::Result<()> {
 /// use matterapi::ws::Relogin;
 /// let handler = |ev: matterapi::ws::Event| async move {
 ///     println!("{}", ev.event_type());
@@ -291,7 +291,7 @@ impl Websocket {
     /// task. Only terminal failures are errors: a bad configuration, no credentials, a token the
     /// server rejects, a first connection that cannot be made. Everything later (drops, reconnects,
     /// a revoked session) arrives as items of the stream.
-    pub async fn connect(self) -> Result<(WsHandle, EventStream), WsError> {
+    pub async fn connect(self) -> crate::Result<(WsHandle, EventStream)> {
         let settings = Arc::new(self.settings()?);
         let transport = Arc::new(Transport::new(self.client.options(), &settings.url)?);
         let (items_tx, items_rx) = mpsc::channel(self.queue);
@@ -328,7 +328,7 @@ impl Websocket {
 
     /// Connects and calls `handler` for each event until the listener ends (see
     /// [`EventStream::run`]).
-    pub async fn run<H, Fut, E>(self, handler: H) -> Result<WsStats, WsError>
+    pub async fn run<H, Fut, E>(self, handler: H) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -342,7 +342,7 @@ impl Websocket {
     /// [`connect`](Websocket::connect)) and calls `handler` for each event in a background task
     /// (see [`EventStream::run`]); the returned [`WsListener`] sends actions, shuts the listener
     /// down, or waits for it to end.
-    pub async fn spawn<H, Fut, E>(self, handler: H) -> Result<WsListener, WsError>
+    pub async fn spawn<H, Fut, E>(self, handler: H) -> crate::Result<WsListener>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -360,7 +360,7 @@ impl Websocket {
 
     /// Connects and calls the plain function `handler` for each event (see
     /// [`EventStream::run_fn`]).
-    pub async fn run_fn<H, E>(self, handler: H) -> Result<WsStats, WsError>
+    pub async fn run_fn<H, E>(self, handler: H) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Result<(), E> + Send + Sync + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -376,7 +376,7 @@ impl Websocket {
 #[derive(Debug)]
 pub struct WsListener {
     handle: WsHandle,
-    task: Option<tokio::task::JoinHandle<Result<WsStats, WsError>>>,
+    task: Option<tokio::task::JoinHandle<crate::Result<WsStats>>>,
     drain_timeout: Duration,
 }
 
@@ -395,10 +395,10 @@ impl WsListener {
     /// drain timeout, 30 s by default; past it they are cancelled and this is
     /// [`WsError::DrainTimeout`]), and returns what the listener saw, or the terminal error that
     /// had already ended it.
-    pub async fn shutdown(mut self) -> Result<WsStats, WsError> {
+    pub async fn shutdown(mut self) -> crate::Result<WsStats> {
         self.handle.shutdown().await;
         let Some(mut task) = self.task.take() else {
-            return Err(WsError::Stopped);
+            return Err(WsError::Stopped.into());
         };
         match tokio::time::timeout(self.drain_timeout, &mut task).await {
             Ok(joined) => joined_result(joined),
@@ -406,17 +406,18 @@ impl WsListener {
                 task.abort();
                 Err(WsError::DrainTimeout {
                     timeout: self.drain_timeout,
-                })
+                }
+                .into())
             }
         }
     }
 
     /// Waits until the listener ends by itself (a terminal error, or a shutdown through a clone of
     /// its handle), like [`Client::start_ws`].
-    pub async fn wait(mut self) -> Result<WsStats, WsError> {
+    pub async fn wait(mut self) -> crate::Result<WsStats> {
         match self.task.take() {
             Some(task) => joined_result(task.await),
-            None => Err(WsError::Stopped),
+            None => Err(WsError::Stopped.into()),
         }
     }
 
@@ -427,11 +428,11 @@ impl WsListener {
 }
 
 fn joined_result(
-    joined: Result<Result<WsStats, WsError>, tokio::task::JoinError>,
-) -> Result<WsStats, WsError> {
+    joined: Result<crate::Result<WsStats>, tokio::task::JoinError>,
+) -> crate::Result<WsStats> {
     match joined {
         Ok(result) => result,
-        Err(e) => Err(WsError::TaskFailed(e)),
+        Err(e) => Err(WsError::TaskFailed(e).into()),
     }
 }
 
@@ -457,7 +458,7 @@ impl Client {
     /// [`Client::spawn_ws`]; to be told of a `Resync`, [`Websocket::on_resync`].
     ///
     /// ```no_run
-    /// # async fn run(client: matterapi::Client) -> Result<(), matterapi::ws::WsError> {
+    /// # async fn run(client: matterapi::Client) -> matterapi::Result<()> {
     /// client
     ///     .start_ws(
     ///         |ev| async move {
@@ -473,7 +474,7 @@ impl Client {
         &self,
         handler: H,
         relogin: impl Into<Relogin>,
-    ) -> Result<WsStats, WsError>
+    ) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -499,7 +500,7 @@ impl Client {
         &self,
         handler: H,
         relogin: impl Into<Relogin>,
-    ) -> Result<WsListener, WsError>
+    ) -> crate::Result<WsListener>
     where
         H: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -513,7 +514,7 @@ impl Client {
         &self,
         handler: H,
         relogin: impl Into<Relogin>,
-    ) -> Result<WsStats, WsError>
+    ) -> crate::Result<WsStats>
     where
         H: Fn(Event) -> Result<(), E> + Send + Sync + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,

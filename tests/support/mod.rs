@@ -318,3 +318,11 @@ pub fn connected(item: &matterapi::ws::WsItem) -> Option<(String, bool)> {
         _ => None,
     }
 }
+
+/// The websocket error a call of the listener failed with (every public call of the crate returns
+/// `matterapi::Result`; the websocket's own error is inside).
+#[allow(dead_code)]
+pub fn ws_error(err: &matterapi::Error) -> &matterapi::ws::WsError {
+    err.as_websocket()
+        .unwrap_or_else(|| panic!("not a websocket error: {err:?}"))
+}

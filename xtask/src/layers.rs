@@ -16,14 +16,14 @@ use anyhow::{Context, Result, bail};
 /// the no-circle rule.
 pub const LAYERS: &[&[&str]] = &[
     &["generated"],
-    &["redact", "retry"],
+    &["redact", "retry", "setter"],
     &["error"],
     &["mfa"],
     &["options"],
     &["net"],
     &["client"],
     &["request"],
-    &["hooks", "raw"],
+    &["areas", "hooks", "raw"],
     &["auth", "fields", "files", "paginate", "webhook"],
     &["ws"],
     &["bot", "receiver"],
