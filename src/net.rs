@@ -1,4 +1,4 @@
-//! The network set-up shared by REST and the websocket: the TLS crypto provider, the reqwest client
+//! The network set-up shared by REST and the websocket: the reqwest client
 //! made from [`Options`], the TLS material (CA certificates, client identity) and the proxies the
 //! options name.
 
@@ -17,15 +17,6 @@ pub(crate) fn user_agent(options: &Options) -> String {
         .user_agent
         .clone()
         .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned())
-}
-
-/// rustls needs a process-wide crypto provider; we use `ring` (no C build) unless the application
-/// installed one already.
-pub(crate) fn install_crypto_provider() {
-    #[cfg(feature = "rustls")]
-    {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 /// Logs at warn level (target `matterapi`) that `transport` (`"REST"`, `"websocket"`) of a client
@@ -124,7 +115,8 @@ fn ca_certificates(files: &TlsFiles) -> Result<Vec<reqwest::Certificate>> {
 /// certificate), proxies, user agent; never storing cookies, never following redirects. With
 /// `verify` off it logs [`warn_unverified_tls`] (once: one HTTP client per [`crate::Client`]).
 pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client> {
-    install_crypto_provider();
+    // No process-wide rustls crypto provider is installed here: reqwest takes the application's
+    // when it installed one, and aws-lc-rs (its `rustls` feature's) otherwise.
     let mut b = reqwest::Client::builder()
         .connect_timeout(options.timeout)
         .timeout(options.timeout)

@@ -323,7 +323,7 @@ fn base64(input: &[u8]) -> String {
 
 #[cfg(feature = "rustls")]
 mod tls {
-    //! TLS with rustls (`ring`), verifying with the platform's roots plus `ca_cert`, as reqwest does.
+    //! TLS with rustls (`aws-lc-rs`, as reqwest's `rustls` feature), verifying with the platform's roots plus `ca_cert`, as reqwest does.
 
     use std::sync::Arc;
 
@@ -345,8 +345,8 @@ mod tls {
 
     impl Connector {
         pub(crate) fn new(options: &Options) -> Result<Connector, WsError> {
-            crate::net::install_crypto_provider();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            // Our own provider, never the process-wide one: the application's choice stays its own.
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let builder = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map_err(|e| config(format!("TLS: {e}")))?;
