@@ -161,7 +161,17 @@ fn generate() -> Result<(), BoxError> {
     api::document(&mut file, &ops, &spec_value);
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    write(&out_dir, "generated.rs", &prettyplease::unparse(&file))?;
+    let generated = prettyplease::unparse(&file);
+    // `regress` (typify's check of a string `pattern`) is a dependency only of the areas whose
+    // schemas have one (see Cargo.toml): a pattern elsewhere must be named there, not fail to link.
+    if generated.contains("regress::") && !feature("plugins") {
+        return Err(
+            "a schema with a string `pattern` is now outside the `plugins` area: add \
+                    `dep:regress` to its area's feature in Cargo.toml"
+                .into(),
+        );
+    }
+    write(&out_dir, "generated.rs", &generated)?;
     write(&out_dir, "areas.rs", &unparse(areas)?)?;
     let (paginators, _) = api::paginators(&file);
     write(&out_dir, "paginators.rs", &unparse(paginators)?)?;
@@ -363,18 +373,66 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
     for (name, imp) in builder_impls(file) {
         let doc = format!("Blocking twin of [`crate::generated::builder::{name}`].");
         let mut methods = TokenStream::new();
-        if let Some(t) = send_type(imp) {
+        let sends = send_type(imp);
+        if let Some(t) = &sends {
+            // One exchange (one chain of futures to compile) serves the four ways of sending.
             methods.extend(quote! {
+                /// Runs the generated `send()` once on the runtime, the reply kept as `mode` says.
+                #[allow(clippy::type_complexity)]
+                fn exchange(
+                    self,
+                    mode: crate::request::CaptureMode,
+                ) -> crate::Result<(
+                    ::std::result::Result<ResponseValue<#t>, ::progenitor_client::Error<()>>,
+                    Option<crate::request::Captured>,
+                )> {
+                    self.rt
+                        .run(crate::request::with_capture_mode(mode, self.inner.send_generated()))
+                        .ok_or(crate::Error::InsideRuntime)
+                }
+                /// Sends the request and waits for the reply.
+                ///
+                /// Errors are [`crate::Error`]: the server's error id and request id, the reply's
+                /// body kept when it is not a Mattermost error.
+                pub fn send(self) -> crate::error::Result<ResponseValue<#t>> {
+                    let (result, _) = self.exchange(crate::request::CaptureMode::Never)?;
+                    result.map_err(crate::error::Error::from)
+                }
                 /// Sends the request; the reply decoded, or untouched when the client
                 /// skips response parsing. A failure status is an error either way.
                 pub fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
-                    self.rt.block_on_matterapi(self.inner.call())
+                    let (result, captured) =
+                        self.exchange(crate::request::CaptureMode::WhenSkipping)?;
+                    crate::raw::reply_from_parts(result, captured)
+                }
+                /// Sends the request; the reply untouched, a failure status an error.
+                pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
+                    self.send_raw_any_status()?.error_for_status()
+                }
+                /// Sends the request; the reply untouched, whatever its status.
+                pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
+                    let (result, captured) = self.exchange(crate::request::CaptureMode::Always)?;
+                    crate::raw::raw_from_parts(result, captured)
+                }
+            });
+        } else {
+            methods.extend(quote! {
+                /// Sends the request; the reply untouched, a failure status an error.
+                pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
+                    self.rt.block_on_matterapi(self.inner.send_raw())
+                }
+                /// Sends the request; the reply untouched, whatever its status.
+                pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
+                    self.rt.block_on_matterapi(self.inner.send_raw_any_status())
                 }
             });
         }
         for it in &imp.items {
             let syn::ImplItem::Fn(f) = it else { continue };
             if !matches!(f.vis, syn::Visibility::Public(_)) || f.sig.ident == "new" {
+                continue;
+            }
+            if sends.is_some() && f.sig.ident == "send" {
                 continue;
             }
             let ident = &f.sig.ident;
@@ -417,14 +475,6 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
             }
             impl<'a> #name<'a> {
                 #methods
-                /// Sends the request; the reply untouched, a failure status an error.
-                pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
-                    self.rt.block_on_matterapi(self.inner.send_raw())
-                }
-                /// Sends the request; the reply untouched, whatever its status.
-                pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
-                    self.rt.block_on_matterapi(self.inner.send_raw_any_status())
-                }
             }
         });
     }

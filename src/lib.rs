@@ -130,6 +130,7 @@
 //!
 //! - `rustls` (default) or `native-tls`: the TLS library.
 //! - `blocking` (default): [`blocking::Client`].
+//! - `toml` (default): `Options::from_toml`.
 //! - `full` (default): every API area. A bot that needs less can pick areas (`users`, `teams`,
 //!   `channels`, `posts`, `files`, `emoji`, `integrations`, `groups`, `shared-channels`, `plugins`,
 //!   `admin`) with `default-features = false`; the websocket, files, raw mode and auth are always

@@ -400,7 +400,8 @@ impl Options {
         Options::from_value(serde_json::Value::Object(map))
     }
 
-    /// Options from TOML text (unknown fields are errors).
+    /// Options from TOML text (unknown fields are errors). Feature `toml` (on by default).
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<Options> {
         let value: serde_json::Value =
             toml::from_str(text).map_err(|e| Error::Config(format!("invalid TOML: {e}")))?;

@@ -138,6 +138,14 @@ where
     F: Future<Output = std::result::Result<T, progenitor_client::Error<()>>>,
 {
     let (result, captured) = crate::request::with_capture(false, send).await;
+    raw_from_parts(result, captured)
+}
+
+/// What `send_raw_any_status()` returns, from the future's output and the captured reply.
+pub(crate) fn raw_from_parts<T>(
+    result: std::result::Result<T, progenitor_client::Error<()>>,
+    captured: Option<crate::request::Captured>,
+) -> Result<RawResponse> {
     match (captured, result) {
         (Some(raw), _) => Ok(raw.into()),
         // No reply: the request failed before or while it was sent.
@@ -164,6 +172,14 @@ where
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
     let (result, captured) = crate::request::with_capture(true, send).await;
+    reply_from_parts(result, captured)
+}
+
+/// What `call()` returns, from the future's output and the reply captured when skipping parsing.
+pub(crate) fn reply_from_parts<T>(
+    result: std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>,
+    captured: Option<crate::request::Captured>,
+) -> Result<Reply<T>> {
     match captured {
         Some(raw) => Ok(Reply::Raw(RawResponse::from(raw).error_for_status()?)),
         None => Ok(Reply::Parsed(result?.into_inner())),

@@ -552,6 +552,33 @@ fn capture(skipping: bool, reply: Captured) {
     });
 }
 
+/// Which replies a blocking twin's one exchange keeps untouched ([`with_capture_mode`]).
+#[cfg(feature = "blocking")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CaptureMode {
+    /// None (`send()`).
+    Never,
+    /// Only when the client skips response parsing (`call()`).
+    WhenSkipping,
+    /// Always (`send_raw()`, `send_raw_any_status()`).
+    Always,
+}
+
+/// [`with_capture`] as `mode` says: the one future the blocking twins of an operation's four ways
+/// of sending run, so that each operation compiles one chain of futures for the blocking client
+/// instead of four.
+#[cfg(feature = "blocking")]
+pub(crate) async fn with_capture_mode<F: Future>(
+    mode: CaptureMode,
+    send: F,
+) -> (F::Output, Option<Captured>) {
+    match mode {
+        CaptureMode::Never => (send.await, None),
+        CaptureMode::WhenSkipping => with_capture(true, send).await,
+        CaptureMode::Always => with_capture(false, send).await,
+    }
+}
+
 /// Runs `send` with its reply captured (always, or with `only_when_skipping` only when the
 /// client's `skip_response_parsing` is on): the future's output and the captured reply, if any.
 pub(crate) async fn with_capture<F: Future>(
