@@ -379,6 +379,7 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
             methods.extend(quote! {
                 /// Runs the generated `send()` once on the runtime, the reply kept as `mode` says.
                 #[allow(clippy::type_complexity)]
+                #[inline]
                 fn exchange(
                     self,
                     mode: crate::request::CaptureMode,
@@ -394,22 +395,26 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
                 ///
                 /// Errors are [`crate::Error`]: the server's error id and request id, the reply's
                 /// body kept when it is not a Mattermost error.
+                #[inline]
                 pub fn send(self) -> crate::error::Result<ResponseValue<#t>> {
                     let (result, _) = self.exchange(crate::request::CaptureMode::Never)?;
                     result.map_err(crate::error::Error::from)
                 }
                 /// Sends the request; the reply decoded, or untouched when the client
                 /// skips response parsing. A failure status is an error either way.
+                #[inline]
                 pub fn call(self) -> crate::Result<crate::raw::Reply<#t>> {
                     let (result, captured) =
                         self.exchange(crate::request::CaptureMode::WhenSkipping)?;
                     crate::raw::reply_from_parts(result, captured)
                 }
                 /// Sends the request; the reply untouched, a failure status an error.
+                #[inline]
                 pub fn send_raw(self) -> crate::Result<crate::RawResponse> {
                     self.send_raw_any_status()?.error_for_status()
                 }
                 /// Sends the request; the reply untouched, whatever its status.
+                #[inline]
                 pub fn send_raw_any_status(self) -> crate::Result<crate::RawResponse> {
                     let (result, captured) = self.exchange(crate::request::CaptureMode::Always)?;
                     crate::raw::raw_from_parts(result, captured)
