@@ -10,8 +10,8 @@
 # matterapi` and build again (its build script, which runs progenitor, and rustc on the crate).
 #
 #   bash benches/build-cost.sh            # all three builds (about 15 minutes on 2 cores)
-#   bash benches/build-cost.sh default    # or any of: default bot bot-native-tls default-nodebug
-#                                         # mattermost_api
+#   bash benches/build-cost.sh default    # or any of: default default-blocking-calls bot
+#                                         # bot-native-tls default-nodebug mattermost_api
 #
 # The scratch crates and their target folders are made under a temporary folder and removed after.
 set -euo pipefail
@@ -24,7 +24,29 @@ which=("$@")
 
 bot_features='"rustls", "users", "teams", "channels", "posts", "files"'
 
-make_crate() { # name, dependency line[, extra manifest]
+# A bot crate calling ten operations through the blocking client (compiled, never run): the
+# blocking twins' sending methods are inline, so their cost is paid where they are called.
+blocking_main='fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().len() < 100 {
+        return Ok(());
+    }
+    let c = matterapi::blocking::Client::from_options(matterapi::Options::from_json(
+        r#"{"url": "http://127.0.0.1:8065"}"#,
+    )?)?;
+    c.get_user().user_id("me").send()?;
+    c.get_users().send()?;
+    c.get_user_by_username().username("u").send()?;
+    c.get_teams_for_user().user_id("me").send()?;
+    c.get_team().team_id("t").send()?;
+    c.get_public_channels_for_team().team_id("t").send()?;
+    c.get_channel().channel_id("c").send()?;
+    c.get_channel_members().channel_id("c").send()?;
+    c.get_post().post_id("p").send()?;
+    c.get_posts_for_channel().channel_id("c").send()?;
+    Ok(())
+}'
+
+make_crate() { # name, dependency line[, extra manifest[, main.rs]]
     mkdir -p "$work/$1/src"
     cat >"$work/$1/Cargo.toml" <<EOF
 [package]
@@ -40,7 +62,7 @@ tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 [workspace]
 ${3:-}
 EOF
-    printf 'fn main() {}\n' >"$work/$1/src/main.rs"
+    printf '%s\n' "${4:-fn main() {\}}" >"$work/$1/src/main.rs"
     # The matterapi builds resolve to the versions this repository is tested with.
     case "$1" in
     mattermost_api) ;;
@@ -94,6 +116,12 @@ for w in "${which[@]}"; do
         (cd "$work/bot" && CARGO_TARGET_DIR="$work/bot/target" cargo clean --quiet -p matterapi)
         measure "matterapi, bot set: matterapi alone" "$work/bot"
         ;;
+    default-blocking-calls)
+        make_crate default-blocking-calls "matterapi = { path = \"$repo\" }" "" "$blocking_main"
+        measure "matterapi, default features, ten blocking calls: clean build" "$work/default-blocking-calls"
+        (cd "$work/default-blocking-calls" && touch src/main.rs)
+        measure "matterapi, default features, ten blocking calls: the bot crate alone" "$work/default-blocking-calls"
+        ;;
     bot-native-tls)
         make_crate bot-native-tls "matterapi = { path = \"$repo\", default-features = false, features = [${bot_features/\"rustls\"/\"native-tls\"}] }"
         measure "matterapi, bot set with native-tls: clean build" "$work/bot-native-tls"
@@ -107,7 +135,7 @@ for w in "${which[@]}"; do
         measure "mattermost_api 0.8: clean build" "$work/mattermost_api"
         ;;
     *)
-        echo "unknown build: $w (default, bot, bot-native-tls, default-nodebug, mattermost_api)" >&2
+        echo "unknown build: $w (default, default-blocking-calls, bot, bot-native-tls, default-nodebug, mattermost_api)" >&2
         exit 2
         ;;
     esac
