@@ -483,48 +483,16 @@ fn blocking_twins(file: &syn::File) -> TokenStream {
             }
         });
     }
-    for item in &file.items {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() {
-            continue;
-        }
-        let syn::Type::Path(tp) = &*imp.self_ty else {
-            continue;
-        };
-        if tp
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident != "Client")
-            .unwrap_or(true)
-        {
-            continue;
-        }
-        for it in &imp.items {
-            let syn::ImplItem::Fn(f) = it else { continue };
-            let syn::ReturnType::Type(_, ty) = &f.sig.output else {
-                continue;
-            };
-            let syn::Type::Path(rp) = &**ty else { continue };
-            let segs: Vec<_> = rp
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            if segs.len() != 2 || segs[0] != "builder" || f.sig.inputs.len() != 1 {
-                continue;
+    for (method, builder) in api::client_methods(file) {
+        let ident = syn::Ident::new(&method, proc_macro2::Span::call_site());
+        let name = syn::Ident::new(&builder, proc_macro2::Span::call_site());
+        let doc = format!("Blocking twin of [`crate::Client::{ident}`].");
+        client_methods.extend(quote! {
+            #[doc = #doc]
+            pub fn #ident(&self) -> builder::#name<'_> {
+                builder::#name { inner: self.inner.#ident(), rt: &self.rt }
             }
-            let ident = &f.sig.ident;
-            let name = &rp.path.segments[1].ident;
-            let doc = format!("Blocking twin of [`crate::Client::{ident}`].");
-            client_methods.extend(quote! {
-                #[doc = #doc]
-                pub fn #ident(&self) -> builder::#name<'_> {
-                    builder::#name { inner: self.inner.#ident(), rt: &self.rt }
-                }
-            });
-        }
+        });
     }
     quote! {
         /// Blocking twins of the generated builders.
